@@ -1,0 +1,211 @@
+// RMSNorm and LayerNorm kernels (see norm.h). Fast versions: one OpenMP pass over rows, each row
+// read from memory once (its second and third sweeps hit L1), simd loops GCC vectorises.
+#include "kernels/norm.h"
+
+#include <cmath>
+
+#include "kernels/row_partials.h"
+
+namespace seekforge::kernels {
+
+template <typename T>
+void rmsnorm_forward(T* y, T* rstd, const T* x, const T* w, int64_t N, int64_t C, T eps) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const T* xr = x + n * C;
+    T* yr = y + n * C;
+    T ss = 0;
+#pragma omp simd reduction(+ : ss)
+    for (int64_t c = 0; c < C; ++c) ss += xr[c] * xr[c];
+    const T r = T(1) / std::sqrt(ss / T(C) + eps);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * r * w[c];
+    rstd[n] = r;
+  }
+}
+
+template <typename T>
+void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T* rstd, int64_t N,
+                      int64_t C) {
+  // Forward: y = x * r * w with r = (mean(x^2) + eps)^(-1/2), so dr/dx_j = -r^3 x_j / C and
+  //   dx_j = r w_j dy_j - (r^3 / C) x_j sum_i(dy_i w_i x_i),   dw_j += dy_j x_j r.
+  auto row_fn = [=](int64_t n, T* const* part) {
+    const T* dyr = dy + n * C;
+    const T* xr = x + n * C;
+    T* dxr = dx + n * C;
+    const T r = rstd[n];
+    T dot = 0;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t c = 0; c < C; ++c) dot += dyr[c] * w[c] * xr[c];
+    const T k = dot * r * r * r / T(C);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dxr[c] += r * w[c] * dyr[c] - k * xr[c];
+    if (part != nullptr) {
+      T* pw = part[0];
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) pw[c] += dyr[c] * xr[c] * r;
+    }
+  };
+  auto col_fn = [=](int64_t c0, int64_t c1) {
+    for (int64_t n = 0; n < N; ++n) {
+      const T r = rstd[n];
+#pragma omp simd
+      for (int64_t c = c0; c < c1; ++c) dw[c] += dy[n * C + c] * x[n * C + c] * r;
+    }
+  };
+  T* outs[1] = {dw};
+  detail::rows_with_column_sums<T, 1>(outs, N, C, row_fn, col_fn);
+}
+
+template <typename T>
+void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t N,
+                       int64_t C, T eps) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const T* xr = x + n * C;
+    T* yr = y + n * C;
+    T s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t c = 0; c < C; ++c) s += xr[c];
+    const T mu = s / T(C);
+    // Two-pass variance (the row is in L1): no cancellation from E[x^2] - mu^2.
+    T v = 0;
+#pragma omp simd reduction(+ : v)
+    for (int64_t c = 0; c < C; ++c) v += (xr[c] - mu) * (xr[c] - mu);
+    const T r = T(1) / std::sqrt(v / T(C) + eps);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mu) * r * w[c] + b[c];
+    mean[n] = mu;
+    rstd[n] = r;
+  }
+}
+
+template <typename T>
+void layernorm_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const T* mean,
+                        const T* rstd, int64_t N, int64_t C) {
+  // Forward: xhat = (x - mean) r, y = xhat w + b. With g = dy w:
+  //   dx = r (g - mean(g) - xhat mean(g xhat)),  dw += dy xhat,  db += dy.
+  auto row_fn = [=](int64_t n, T* const* part) {
+    const T* dyr = dy + n * C;
+    const T* xr = x + n * C;
+    T* dxr = dx + n * C;
+    const T mu = mean[n], r = rstd[n];
+    T sg = 0, sgx = 0;
+#pragma omp simd reduction(+ : sg, sgx)
+    for (int64_t c = 0; c < C; ++c) {
+      const T g = dyr[c] * w[c];
+      sg += g;
+      sgx += g * ((xr[c] - mu) * r);
+    }
+    const T mg = sg / T(C), mgx = sgx / T(C);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) {
+      const T xhat = (xr[c] - mu) * r;
+      dxr[c] += r * (dyr[c] * w[c] - mg - xhat * mgx);
+    }
+    if (part != nullptr) {
+      T* pw = part[0];
+      T* pb = part[1];
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        pw[c] += dyr[c] * ((xr[c] - mu) * r);
+        pb[c] += dyr[c];
+      }
+    }
+  };
+  auto col_fn = [=](int64_t c0, int64_t c1) {
+    for (int64_t n = 0; n < N; ++n) {
+      const T mu = mean[n], r = rstd[n];
+#pragma omp simd
+      for (int64_t c = c0; c < c1; ++c) {
+        dw[c] += dy[n * C + c] * ((x[n * C + c] - mu) * r);
+        db[c] += dy[n * C + c];
+      }
+    }
+  };
+  T* outs[2] = {dw, db};
+  detail::rows_with_column_sums<T, 2>(outs, N, C, row_fn, col_fn);
+}
+
+// ---- naive twins ----
+// Sums accumulate in double so the oracle is more accurate than the kernels it checks.
+
+template <typename T>
+void rmsnorm_forward_naive(T* y, T* rstd, const T* x, const T* w, int64_t N, int64_t C, T eps) {
+  for (int64_t n = 0; n < N; ++n) {
+    double ss = 0;
+    for (int64_t c = 0; c < C; ++c) ss += x[n * C + c] * x[n * C + c];
+    rstd[n] = T(1.0 / std::sqrt(ss / double(C) + double(eps)));
+    for (int64_t c = 0; c < C; ++c) y[n * C + c] = x[n * C + c] * rstd[n] * w[c];
+  }
+}
+
+template <typename T>
+void rmsnorm_backward_naive(T* dx, T* dw, const T* dy, const T* x, const T* w, const T* rstd,
+                            int64_t N, int64_t C) {
+  for (int64_t n = 0; n < N; ++n) {
+    const T r = rstd[n];
+    double dot = 0;
+    for (int64_t c = 0; c < C; ++c) dot += dy[n * C + c] * w[c] * x[n * C + c];
+    for (int64_t c = 0; c < C; ++c) {
+      dx[n * C + c] += r * w[c] * dy[n * C + c] - r * r * r * T(dot / double(C)) * x[n * C + c];
+      dw[c] += dy[n * C + c] * x[n * C + c] * r;
+    }
+  }
+}
+
+template <typename T>
+void layernorm_forward_naive(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t N,
+                             int64_t C, T eps) {
+  for (int64_t n = 0; n < N; ++n) {
+    double s = 0, v = 0;
+    for (int64_t c = 0; c < C; ++c) s += x[n * C + c];
+    const T mu = T(s / double(C));
+    for (int64_t c = 0; c < C; ++c) v += double(x[n * C + c] - mu) * double(x[n * C + c] - mu);
+    const T r = T(1.0 / std::sqrt(v / double(C) + double(eps)));
+    for (int64_t c = 0; c < C; ++c) y[n * C + c] = (x[n * C + c] - mu) * r * w[c] + b[c];
+    mean[n] = mu;
+    rstd[n] = r;
+  }
+}
+
+template <typename T>
+void layernorm_backward_naive(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
+                              const T* mean, const T* rstd, int64_t N, int64_t C) {
+  for (int64_t n = 0; n < N; ++n) {
+    const T mu = mean[n], r = rstd[n];
+    double sg = 0, sgx = 0;
+    for (int64_t c = 0; c < C; ++c) {
+      const T xhat = (x[n * C + c] - mu) * r;
+      sg += dy[n * C + c] * w[c];
+      sgx += dy[n * C + c] * w[c] * xhat;
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      const T xhat = (x[n * C + c] - mu) * r;
+      dx[n * C + c] += r * (dy[n * C + c] * w[c] - T(sg / double(C)) - xhat * T(sgx / double(C)));
+      dw[c] += dy[n * C + c] * xhat;
+      db[c] += dy[n * C + c];
+    }
+  }
+}
+
+#define SF_INSTANTIATE(T)                                                                       \
+  template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int64_t, int64_t, T);            \
+  template void rmsnorm_backward<T>(T*, T*, const T*, const T*, const T*, const T*, int64_t,    \
+                                    int64_t);                                                   \
+  template void layernorm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t,         \
+                                     int64_t, T);                                               \
+  template void layernorm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,       \
+                                      const T*, int64_t, int64_t);                              \
+  template void rmsnorm_forward_naive<T>(T*, T*, const T*, const T*, int64_t, int64_t, T);      \
+  template void rmsnorm_backward_naive<T>(T*, T*, const T*, const T*, const T*, const T*,       \
+                                          int64_t, int64_t);                                    \
+  template void layernorm_forward_naive<T>(T*, T*, T*, const T*, const T*, const T*, int64_t,   \
+                                           int64_t, T);                                         \
+  template void layernorm_backward_naive<T>(T*, T*, T*, const T*, const T*, const T*, const T*, \
+                                            const T*, int64_t, int64_t);
+SF_INSTANTIATE(float)
+SF_INSTANTIATE(double)
+#undef SF_INSTANTIATE
+
+}  // namespace seekforge::kernels
