@@ -1,0 +1,79 @@
+#include "ops/loss.h"
+
+#include "autograd/node.h"
+#include "kernels/cross_entropy.h"
+#include "ops/common.h"
+#include "ops/reduce.h"
+
+namespace seekforge::ops {
+
+using autograd::record;
+using Saved = std::vector<Tensor>;
+using Grads = std::vector<Tensor>;
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, double label_smoothing,
+                     Reduction reduction, int64_t ignore_index) {
+  const char* op = "cross_entropy";
+  detail::check_float(logits, op, "logits");
+  SF_CHECK(targets.defined() && targets.dtype() == DType::i64)
+      << op << ": targets must be i64, got " << targets.describe();
+  SF_CHECK(logits.dim() >= 1) << op << ": logits must have a class dimension";
+  const int64_t V = logits.size(-1), N = logits.numel() / std::max<int64_t>(V, 1);
+  Shape row_shape(logits.shape().begin(), logits.shape().end() - 1);
+  SF_CHECK(targets.shape() == row_shape)
+      << op << ": targets " << targets.describe() << " do not match logits " << logits.describe();
+  SF_CHECK(label_smoothing >= 0 && label_smoothing <= 1)
+      << op << ": label_smoothing " << label_smoothing << " outside [0, 1]";
+  Tensor tc = targets.contiguous();
+  const int64_t* pt = tc.data<int64_t>();
+  int64_t valid = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    SF_CHECK(pt[i] == ignore_index || (pt[i] >= 0 && pt[i] < V))
+        << op << ": target " << pt[i] << " at row " << i << " is outside [0, " << V
+        << ") for logits " << logits.describe();
+    valid += pt[i] != ignore_index;
+  }
+  Tensor lc = logits.contiguous();
+  Tensor losses = empty(row_shape, logits.dtype()), lse = empty({N}, logits.dtype());
+  dispatch_float(logits.dtype(), op, [&](auto zero) {
+    using T = decltype(zero);
+    kernels::cross_entropy_forward(losses.data<T>(), lse.data<T>(), lc.data<T>(), pt, N, V,
+                                   static_cast<T>(label_smoothing), ignore_index);
+  });
+  Tensor out;
+  double row_scale = 1.0;
+  {
+    autograd::NoGradGuard no_grad;
+    if (reduction == Reduction::none) {
+      out = losses;
+    } else {
+      out = sum(losses);
+      if (reduction == Reduction::mean) {
+        row_scale = valid > 0 ? 1.0 / static_cast<double>(valid) : 0.0;
+        out = full({}, out.item_double() * row_scale, logits.dtype());
+      }
+    }
+  }
+  record("CrossEntropyBackward", {&out}, {logits}, {lc, lse, tc},
+         [N, V, label_smoothing, ignore_index, row_scale, reduction](const Saved& s, Grads& g) {
+           // Per-row upstream gradient: the reduction's scale folded in.
+           Tensor dloss;
+           if (reduction == Reduction::none) {
+             dloss = g[0].contiguous();
+           } else {
+             dloss = full({N}, g[0].item_double() * row_scale, s[0].dtype());
+           }
+           Tensor dlogits = empty(s[0].shape(), s[0].dtype());
+           dispatch_float(s[0].dtype(), "CrossEntropyBackward", [&](auto zero) {
+             using T = decltype(zero);
+             kernels::cross_entropy_backward(dlogits.data<T>(), dloss.data<T>(), s[0].data<T>(),
+                                             s[1].data<T>(), s[2].data<int64_t>(), N, V,
+                                             static_cast<T>(label_smoothing), ignore_index,
+                                             /*accumulate=*/false);
+           });
+           return Grads{dlogits};
+         });
+  return out;
+}
+
+}  // namespace seekforge::ops
