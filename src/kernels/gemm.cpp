@@ -34,6 +34,22 @@ GemmShape gemm_shape(int64_t batch, int64_t m, int64_t n, int64_t k, bool trans_
   return s;
 }
 
+void check_gemm_shape(const GemmShape& s, const char* op) {
+  SF_CHECK(s.batch >= 0 && s.m >= 0 && s.n >= 0 && s.k >= 0)
+      << op << ": negative GEMM size batch " << s.batch << " m " << s.m << " n " << s.n << " k "
+      << s.k;
+  const int64_t a_cols = s.trans_a ? s.m : s.k, b_cols = s.trans_b ? s.k : s.n;
+  SF_CHECK(s.lda >= std::max<int64_t>(a_cols, 1) && s.ldb >= std::max<int64_t>(b_cols, 1) &&
+           s.ldc >= std::max<int64_t>(s.n, 1))
+      << op << ": leading dimensions lda " << s.lda << " ldb " << s.ldb << " ldc " << s.ldc
+      << " shorter than the stored rows (" << a_cols << ", " << b_cols << ", " << s.n << ")";
+  SF_CHECK(s.stride_a >= 0 && s.stride_b >= 0)
+      << op << ": negative batch strides " << s.stride_a << ", " << s.stride_b;
+  SF_CHECK(s.batch <= 1 || s.m == 0 || s.n == 0 || s.stride_c >= (s.m - 1) * s.ldc + s.n)
+      << op << ": batch stride of C " << s.stride_c << " makes the " << s.batch << " outputs of ["
+      << s.m << ", " << s.n << "] (ldc " << s.ldc << ") overlap";
+}
+
 namespace {
 
 // ---- primitive cache ------------------------------------------------------------------------

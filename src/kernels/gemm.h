@@ -39,6 +39,11 @@ struct GemmShape {
 GemmShape gemm_shape(int64_t batch, int64_t m, int64_t n, int64_t k, bool trans_a = false,
                      bool trans_b = false);
 
+// Throws seekforge::Error naming `op` when the shape is not a valid set of operands: negative
+// sizes, leading dimensions shorter than a stored row, a broadcast or overlapping C. For callers
+// (ops layer); the gemm functions themselves trust their shape.
+void check_gemm_shape(const GemmShape& s, const char* op);
+
 // oneDNN path. a, b hold ab_dtype elements (f32, bf16 or f16); products accumulate in f32.
 // c_dtype is f32, or bf16 / f16 when ab_dtype is that type (C rounded once at the end; with
 // beta != 0 the old C is read in that dtype). bf16 runs on AMX where the CPU has it. oneDNN 2.6

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.h"
+
 namespace seekforge::kernels {
 namespace {
 
@@ -141,6 +143,21 @@ TEST(Gemm, F32AlphaBetaAccumulate) {
     check_f32(s, -2.0f, 0.25f);
     check_f32(s, 0.5f, 0.0f);
   }
+}
+
+TEST(Gemm, CheckShapeRejectsBadLayouts) {
+  EXPECT_NO_THROW(check_gemm_shape(gemm_shape(3, 7, 33, 130, true, true), "test"));
+  GemmShape s = gemm_shape(1, 7, 33, 130, false, true);
+  s.ldb = 129;  // B stored [33, 130]: rows need 130
+  EXPECT_THROW(check_gemm_shape(s, "test"), Error);
+  s = gemm_shape(2, 7, 33, 130);
+  s.stride_c = 0;  // two outputs on top of each other
+  EXPECT_THROW(check_gemm_shape(s, "test"), Error);
+  s = gemm_shape(2, 7, 33, 130);
+  s.stride_a = 0;  // broadcast A is fine
+  EXPECT_NO_THROW(check_gemm_shape(s, "test"));
+  s.m = -1;
+  EXPECT_THROW(check_gemm_shape(s, "test"), Error);
 }
 
 TEST(Gemm, ZeroKScalesC) {

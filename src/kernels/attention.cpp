@@ -1,0 +1,539 @@
+// Fused causal attention kernels: the tiled (flash-attention style) forward and backward, and
+// their naive twins. The contract (layout, masking, lse, accumulation) is in attention.h.
+//
+// How the tiled kernels are built: every product between tiles is one small GEMM
+//   C[M x N] (+)= A[M x K] * B[K x N]
+// with A read through arbitrary row/column strides (so P^T and dS^T need no copies) and B rows
+// contiguous. S = Q K^T uses a per-tile transposed copy of the key block (Kt, [Dqk x kBk]) so
+// that it is such a product too. The float version of that GEMM is an AVX-512 register-blocked
+// micro-kernel (8x32 or 4x64 accumulators); exp is a vectorised Cephes-style polynomial.
+// Double runs the same tiling on plain loops.
+#include "kernels/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace seekforge::kernels {
+namespace {
+
+// Tile sizes: kBq query rows by kBk keys. kBk = 32 is two AVX-512 float vectors per S row;
+// kBq = 64 amortises the packing of the key block over enough query rows.
+constexpr int64_t kBq = 64;
+constexpr int64_t kBk = 32;
+constexpr int64_t kMaxD = kAttentionMaxHeadDim;
+
+// ---------------------------------------------------------------------------------------------
+// Small GEMM: C[i*ldc + n] (+)= sum_t A[i*a_rs + t*a_cs] * Bm[t*ldb + n], i < M, t < K, n < N.
+// zero_init: C is overwritten instead of accumulated into.
+
+template <typename T>
+void gemm(T* C, int64_t ldc, const T* A, int64_t a_rs, int64_t a_cs, const T* Bm, int64_t ldb,
+          int64_t M, int64_t K, int64_t N, bool zero_init) {
+  for (int64_t i = 0; i < M; ++i) {
+    T* c = C + i * ldc;
+    if (zero_init) std::fill(c, c + N, T(0));
+    for (int64_t t = 0; t < K; ++t) {
+      const T a = A[i * a_rs + t * a_cs];
+      const T* b = Bm + t * ldb;
+      for (int64_t n = 0; n < N; ++n) c[n] += a * b[n];
+    }
+  }
+}
+
+#if defined(__AVX512F__)
+
+// One register block: MR rows of C by NV vectors of 16 columns; the last vector is masked by
+// `tail` so any N works.
+template <int MR, int NV>
+inline void gemm_block_f32(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_cs,
+                           const float* Bm, int64_t ldb, int64_t K, __mmask16 tail,
+                           bool zero_init) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const __mmask16 mk = v == NV - 1 ? tail : __mmask16(0xFFFF);
+      acc[r][v] = zero_init ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk, C + r * ldc + 16 * v);
+    }
+  }
+  for (int64_t t = 0; t < K; ++t) {
+    __m512 bv[NV];
+    const float* b = Bm + t * ldb;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const __mmask16 mk = v == NV - 1 ? tail : __mmask16(0xFFFF);
+      bv[v] = _mm512_maskz_loadu_ps(mk, b + 16 * v);
+    }
+    const float* at = A + t * a_cs;
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m512 a = _mm512_set1_ps(at[r * a_rs]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const __mmask16 mk = v == NV - 1 ? tail : __mmask16(0xFFFF);
+      _mm512_mask_storeu_ps(C + r * ldc + 16 * v, mk, acc[r][v]);
+    }
+  }
+}
+
+template <int NV>
+inline void gemm_panel_f32(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_cs,
+                           const float* Bm, int64_t ldb, int64_t M, int64_t K, __mmask16 tail,
+                           bool zero_init) {
+  // 8 rows x 2 vectors or 4 rows x 4 vectors: 16 accumulators, leaving registers for B and A.
+  constexpr int MR = NV <= 2 ? 8 : 4;
+  int64_t i = 0;
+  for (; i + MR <= M; i += MR) {
+    gemm_block_f32<MR, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
+                           zero_init);
+  }
+  for (; i < M; ++i) {
+    gemm_block_f32<1, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
+                          zero_init);
+  }
+}
+
+template <>
+void gemm<float>(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_cs,
+                 const float* Bm, int64_t ldb, int64_t M, int64_t K, int64_t N, bool zero_init) {
+  for (int64_t n0 = 0; n0 < N; n0 += 64) {
+    const int64_t nn = std::min<int64_t>(64, N - n0);
+    const int nv = static_cast<int>((nn + 15) / 16);
+    const int last = static_cast<int>(nn - 16 * (nv - 1));
+    const __mmask16 tail = static_cast<__mmask16>((1u << last) - 1u);
+    float* c = C + n0;
+    const float* b = Bm + n0;
+    switch (nv) {
+      case 1: gemm_panel_f32<1>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
+      case 2: gemm_panel_f32<2>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
+      case 3: gemm_panel_f32<3>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
+      default: gemm_panel_f32<4>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
+    }
+  }
+}
+
+// exp on 16 floats: Cephes expf (range reduction by ln2 in two parts, degree-5 polynomial,
+// scalef for 2^n), ~1 ulp. Inputs below ln(FLT_MIN) return exactly 0 (no denormals, and -inf
+// from masked scores gives 0); inputs above ~88.7 saturate instead of overflowing.
+inline __m512 exp_f32x16(__m512 x) {
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_GE_OQ);
+  // The maskz forms with a full mask are the plain operations; GCC 12's unmasked forms trip
+  // -Wmaybe-uninitialized inside its own header.
+  const __mmask16 all = 0xFFFF;
+  x = _mm512_maskz_max_ps(all, x, _mm512_set1_ps(-87.33f));
+  x = _mm512_maskz_min_ps(all, x, _mm512_set1_ps(88.72f));
+  const __m512 n =
+      _mm512_maskz_roundscale_ps(all, _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  const __m512 z = _mm512_mul_ps(r, r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, z, r);
+  y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
+  return _mm512_maskz_scalef_ps(keep, y, n);
+}
+
+#endif  // __AVX512F__
+
+// x[j] = exp(x[j]) for j < n; exp(-inf) = 0.
+template <typename T>
+void exp_inplace(T* x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) x[j] = std::exp(x[j]);
+}
+
+#if defined(__AVX512F__)
+template <>
+void exp_inplace<float>(float* x, int64_t n) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const int64_t left = n - j;
+    const __mmask16 mk =
+        left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+    _mm512_mask_storeu_ps(x + j, mk, exp_f32x16(_mm512_maskz_loadu_ps(mk, x + j)));
+  }
+}
+#endif
+
+// Copies rows [nk x D] (row stride ld) into Dt [D x kBk], transposed; columns nk.. are zero so
+// that every S row can be computed as full vectors.
+template <typename T>
+void pack_transposed(T* Dt, const T* rows, int64_t ld, int64_t nk, int64_t D) {
+  for (int64_t d = 0; d < D; ++d) {
+    T* dst = Dt + d * kBk;
+    for (int64_t j = 0; j < nk; ++j) dst[j] = rows[j * ld + d];
+    for (int64_t j = nk; j < kBk; ++j) dst[j] = T(0);
+  }
+}
+
+// Whether key jj is visible from a query at absolute position p.
+inline bool key_visible(int64_t jj, int64_t p, int64_t window, const uint8_t* keep) {
+  return jj <= p && (window == 0 || jj > p - window) && (keep == nullptr || keep[jj] != 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiled forward.
+
+template <typename T>
+void forward_tiled(T* out, T* lse, const T* q, const T* k, const T* v, const uint8_t* key_keep,
+                   T scale, const AttentionShape& s) {
+  const int64_t B = s.B, Tq = s.Tq, Tk = s.Tk, H = s.H, KV = s.KV, Dqk = s.Dqk, Dv = s.Dv;
+  const int64_t W = s.window;
+  const int64_t group = H / KV;
+  const int64_t off = Tk - Tq;  // absolute position of query 0
+  const int64_t nqb = (Tq + kBq - 1) / kBq;
+  const int64_t ldq = H * Dqk, ldk = KV * Dqk, ldv = KV * Dv;
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  const int64_t ntasks = B * H * nqb;
+
+  // Tasks are independent (disjoint outputs), so dynamic scheduling keeps results exact while
+  // balancing the uneven causal work; the heaviest (last) query blocks are handed out first.
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t task = 0; task < ntasks; ++task) {
+    const int64_t b = task / (H * nqb);
+    const int64_t h = (task / nqb) % H;
+    const int64_t qb = nqb - 1 - task % nqb;
+    const int64_t i0 = qb * kBq;
+    const int64_t mq = std::min(kBq, Tq - i0);
+    const int64_t p_first = off + i0, p_last = off + i0 + mq - 1;
+    const int64_t kvh = h / group;
+    const uint8_t* keep = key_keep ? key_keep + b * Tk : nullptr;
+
+    const T* qrows = q + ((b * Tq + i0) * H + h) * Dqk;
+    const T* kbase = k + (b * Tk * KV + kvh) * Dqk;
+    const T* vbase = v + (b * Tk * KV + kvh) * Dv;
+
+    alignas(64) T O[kBq * kMaxD];
+    alignas(64) T Kt[kMaxD * kBk];
+    alignas(64) T S[kBq * kBk];
+    T m[kBq], l[kBq];
+    std::fill(O, O + mq * Dv, T(0));
+    std::fill(m, m + mq, neg_inf);
+    std::fill(l, l + mq, T(0));
+
+    const int64_t j_lo = W > 0 ? std::max<int64_t>(0, p_first - W + 1) : 0;
+    const int64_t j_hi = std::min(Tk - 1, p_last);
+    if (j_hi >= j_lo) {
+      for (int64_t kb = j_lo / kBk; kb <= j_hi / kBk; ++kb) {
+        const int64_t j0 = kb * kBk;
+        const int64_t nk = std::min(kBk, Tk - j0);
+        pack_transposed(Kt, kbase + j0 * ldk, ldk, nk, Dqk);
+        // S = Q_blk K_blk^T
+        gemm(S, kBk, qrows, ldq, 1, Kt, kBk, mq, Dqk, kBk, true);
+        // A tile needs no per-element mask when every row sees every key of it.
+        const bool full = keep == nullptr && j0 + nk - 1 <= p_first && (W == 0 || j0 > p_last - W);
+        for (int64_t r = 0; r < mq; ++r) {
+          T* srow = S + r * kBk;
+          T mx = neg_inf;
+          if (full) {
+            for (int64_t j = 0; j < nk; ++j) {
+              srow[j] *= scale;
+              mx = std::max(mx, srow[j]);
+            }
+          } else {
+            const int64_t p = p_first + r;
+            for (int64_t j = 0; j < nk; ++j) {
+              srow[j] = key_visible(j0 + j, p, W, keep) ? srow[j] * scale : neg_inf;
+              mx = std::max(mx, srow[j]);
+            }
+          }
+          const T m_new = std::max(m[r], mx);
+          if (m_new == neg_inf) {  // nothing visible yet for this row
+            std::fill(srow, srow + nk, T(0));
+            continue;
+          }
+          for (int64_t j = 0; j < nk; ++j) srow[j] -= m_new;
+          exp_inplace(srow, nk);
+          T sum = 0;
+          for (int64_t j = 0; j < nk; ++j) sum += srow[j];
+          // Online softmax: rescale what was accumulated under the old maximum.
+          const T corr = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the first visible tile
+          l[r] = l[r] * corr + sum;
+          if (corr != T(1)) {
+            T* orow = O + r * Dv;
+            for (int64_t d = 0; d < Dv; ++d) orow[d] *= corr;
+          }
+          m[r] = m_new;
+        }
+        // O += P V_blk
+        gemm(O, Dv, S, kBk, 1, vbase + j0 * ldv, ldv, mq, nk, Dv, false);
+      }
+    }
+
+    T* lse_row = lse + (b * H + h) * Tq + i0;
+    for (int64_t r = 0; r < mq; ++r) {
+      T* orow = out + ((b * Tq + i0 + r) * H + h) * Dv;
+      if (l[r] > T(0)) {
+        const T inv = T(1) / l[r];
+        for (int64_t d = 0; d < Dv; ++d) orow[d] = O[r * Dv + d] * inv;
+        lse_row[r] = m[r] + std::log(l[r]);
+      } else {
+        std::fill(orow, orow + Dv, T(0));
+        lse_row[r] = neg_inf;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiled backward. One task per (b, kv head): it owns dk, dv of that kv head and dq of the query
+// heads that read it, so accumulation needs no atomics and has a fixed order.
+
+template <typename T>
+void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
+                    const T* out, const T* lse, const uint8_t* key_keep, T scale,
+                    const AttentionShape& s) {
+  const int64_t B = s.B, Tq = s.Tq, Tk = s.Tk, H = s.H, KV = s.KV, Dqk = s.Dqk, Dv = s.Dv;
+  const int64_t W = s.window;
+  const int64_t group = H / KV;
+  const int64_t off = Tk - Tq;
+  const int64_t nkb = (Tk + kBk - 1) / kBk;
+  const int64_t ldq = H * Dqk, ldk = KV * Dqk, ldv = KV * Dv, ldo = H * Dv;
+  const int64_t ntasks = B * KV;
+
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t task = 0; task < ntasks; ++task) {
+    const int64_t b = task / KV;
+    const int64_t kvh = task % KV;
+    const uint8_t* keep = key_keep ? key_keep + b * Tk : nullptr;
+    const T* kbase = k + (b * Tk * KV + kvh) * Dqk;
+    const T* vbase = v + (b * Tk * KV + kvh) * Dv;
+    T* dkbase = dk + (b * Tk * KV + kvh) * Dqk;
+    T* dvbase = dv + (b * Tk * KV + kvh) * Dv;
+
+    alignas(64) T Kt[kMaxD * kBk];
+    alignas(64) T Vt[kMaxD * kBk];
+    alignas(64) T dK[kBk * kMaxD];
+    alignas(64) T dV[kBk * kMaxD];
+    alignas(64) T P[kBq * kBk];
+    alignas(64) T dS[kBq * kBk];
+    T Drow[kBq];
+
+    for (int64_t kb = 0; kb < nkb; ++kb) {
+      const int64_t j0 = kb * kBk;
+      const int64_t nk = std::min(kBk, Tk - j0);
+      // Query rows that can see some key of this block: j0 <= p and p - W < j0 + nk - 1.
+      const int64_t i_lo = std::max<int64_t>(0, j0 - off);
+      const int64_t i_hi = W > 0 ? std::min(Tq - 1, j0 + nk - 1 + W - 1 - off) : Tq - 1;
+      if (i_lo > i_hi) continue;
+      pack_transposed(Kt, kbase + j0 * ldk, ldk, nk, Dqk);
+      pack_transposed(Vt, vbase + j0 * ldv, ldv, nk, Dv);
+      std::fill(dK, dK + nk * Dqk, T(0));
+      std::fill(dV, dV + nk * Dv, T(0));
+
+      for (int64_t g = 0; g < group; ++g) {
+        const int64_t h = kvh * group + g;
+        for (int64_t qb = i_lo / kBq; qb <= i_hi / kBq; ++qb) {
+          const int64_t i0 = qb * kBq;
+          const int64_t mq = std::min(kBq, Tq - i0);
+          const int64_t p_first = off + i0, p_last = off + i0 + mq - 1;
+          const T* qrows = q + ((b * Tq + i0) * H + h) * Dqk;
+          T* dqrows = dq + ((b * Tq + i0) * H + h) * Dqk;
+          const T* dorows = dout + ((b * Tq + i0) * H + h) * Dv;
+          const T* orows = out + ((b * Tq + i0) * H + h) * Dv;
+          const T* lse_row = lse + (b * H + h) * Tq + i0;
+
+          // D_i = <dout_i, out_i>
+          for (int64_t r = 0; r < mq; ++r) {
+            T acc = 0;
+            for (int64_t d = 0; d < Dv; ++d) acc += dorows[r * ldo + d] * orows[r * ldo + d];
+            Drow[r] = acc;
+          }
+          // S = Q K^T (into P), dP = dout V^T (into dS)
+          gemm(P, kBk, qrows, ldq, 1, Kt, kBk, mq, Dqk, kBk, true);
+          gemm(dS, kBk, dorows, ldo, 1, Vt, kBk, mq, Dv, kBk, true);
+          const bool full = keep == nullptr && j0 + nk - 1 <= p_first && (W == 0 || j0 > p_last - W);
+          for (int64_t r = 0; r < mq; ++r) {
+            T* prow = P + r * kBk;
+            T* dsrow = dS + r * kBk;
+            const T lse_r = lse_row[r];
+            if (full) {
+              for (int64_t j = 0; j < nk; ++j) prow[j] = prow[j] * scale - lse_r;
+            } else {
+              const int64_t p = p_first + r;
+              for (int64_t j = 0; j < nk; ++j) {
+                prow[j] = key_visible(j0 + j, p, W, keep)
+                              ? prow[j] * scale - lse_r
+                              : -std::numeric_limits<T>::infinity();
+              }
+            }
+            // P = exp(S*scale - lse); masked entries are exp(-inf) = 0.
+            exp_inplace(prow, nk);
+            // dS = P * (dP - D), with the forward's scale folded in for dq and dk.
+            const T Dr = Drow[r];
+            for (int64_t j = 0; j < nk; ++j) dsrow[j] = prow[j] * (dsrow[j] - Dr) * scale;
+          }
+          // dV += P^T dout ; dK += dS^T Q ; dq += dS K
+          gemm(dV, Dv, P, 1, kBk, dorows, ldo, nk, mq, Dv, false);
+          gemm(dK, Dqk, dS, 1, kBk, qrows, ldq, nk, mq, Dqk, false);
+          gemm(dqrows, ldq, dS, kBk, 1, kbase + j0 * ldk, ldk, mq, nk, Dqk, false);
+        }
+      }
+      for (int64_t j = 0; j < nk; ++j) {
+        T* dkrow = dkbase + (j0 + j) * ldk;
+        T* dvrow = dvbase + (j0 + j) * ldv;
+        for (int64_t d = 0; d < Dqk; ++d) dkrow[d] += dK[j * Dqk + d];
+        for (int64_t d = 0; d < Dv; ++d) dvrow[d] += dV[j * Dv + d];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Public entry points.
+
+template <typename T>
+void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v,
+                       const uint8_t* key_keep, T scale, const AttentionShape& s) {
+  if (s.Dqk > kMaxD || s.Dv > kMaxD) {
+    attention_forward_naive(out, lse, q, k, v, key_keep, scale, s);
+    return;
+  }
+  forward_tiled(out, lse, q, k, v, key_keep, scale, s);
+}
+
+template <typename T>
+void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
+                        const T* out, const T* lse, const uint8_t* key_keep, T scale,
+                        const AttentionShape& s) {
+  if (s.Dqk > kMaxD || s.Dv > kMaxD) {
+    attention_backward_naive(dq, dk, dv, dout, q, k, v, out, lse, key_keep, scale, s);
+    return;
+  }
+  backward_tiled(dq, dk, dv, dout, q, k, v, out, lse, key_keep, scale, s);
+}
+
+// Naive forward: for each (b, h, i) compute every visible score, then softmax and the weighted
+// sum of values, all in double.
+template <typename T>
+void attention_forward_naive(T* out, T* lse, const T* q, const T* k, const T* v,
+                             const uint8_t* key_keep, T scale, const AttentionShape& s) {
+  const int64_t B = s.B, Tq = s.Tq, Tk = s.Tk, H = s.H, KV = s.KV, Dqk = s.Dqk, Dv = s.Dv;
+  const int64_t group = H / KV;
+  std::vector<double> score(static_cast<size_t>(Tk));
+  std::vector<double> acc(static_cast<size_t>(Dv));
+  for (int64_t b = 0; b < B; ++b) {
+    const uint8_t* keep = key_keep ? key_keep + b * Tk : nullptr;
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t kvh = h / group;
+      for (int64_t i = 0; i < Tq; ++i) {
+        const int64_t p = Tk - Tq + i;
+        const T* qi = q + ((b * Tq + i) * H + h) * Dqk;
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int64_t j = 0; j < Tk; ++j) {
+          if (!key_visible(j, p, s.window, keep)) continue;
+          const T* kj = k + ((b * Tk + j) * KV + kvh) * Dqk;
+          double dot = 0;
+          for (int64_t d = 0; d < Dqk; ++d) dot += double(qi[d]) * double(kj[d]);
+          score[j] = dot * double(scale);
+          mx = std::max(mx, score[j]);
+        }
+        T* oi = out + ((b * Tq + i) * H + h) * Dv;
+        T* lse_i = lse + (b * H + h) * Tq + i;
+        if (mx == -std::numeric_limits<double>::infinity()) {  // sees no key
+          std::fill(oi, oi + Dv, T(0));
+          *lse_i = -std::numeric_limits<T>::infinity();
+          continue;
+        }
+        double sum = 0;
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t j = 0; j < Tk; ++j) {
+          if (!key_visible(j, p, s.window, keep)) continue;
+          const double e = std::exp(score[j] - mx);
+          sum += e;
+          const T* vj = v + ((b * Tk + j) * KV + kvh) * Dv;
+          for (int64_t d = 0; d < Dv; ++d) acc[d] += e * double(vj[d]);
+        }
+        for (int64_t d = 0; d < Dv; ++d) oi[d] = T(acc[d] / sum);
+        *lse_i = T(mx + std::log(sum));
+      }
+    }
+  }
+}
+
+// Naive backward: per query row, rebuild p_j = exp(s_j - lse) and apply
+//   dp_j = <dout, v_j>, ds_j = p_j (dp_j - <dout, out>),
+//   dq += scale ds_j k_j, dk_j += scale ds_j q, dv_j += p_j dout.
+template <typename T>
+void attention_backward_naive(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k,
+                              const T* v, const T* out, const T* lse, const uint8_t* key_keep,
+                              T scale, const AttentionShape& s) {
+  const int64_t B = s.B, Tq = s.Tq, Tk = s.Tk, H = s.H, KV = s.KV, Dqk = s.Dqk, Dv = s.Dv;
+  const int64_t group = H / KV;
+  std::vector<double> dqi(static_cast<size_t>(Dqk));
+  for (int64_t b = 0; b < B; ++b) {
+    const uint8_t* keep = key_keep ? key_keep + b * Tk : nullptr;
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t kvh = h / group;
+      for (int64_t i = 0; i < Tq; ++i) {
+        const double lse_i = double(lse[(b * H + h) * Tq + i]);
+        if (std::isinf(lse_i)) continue;  // sees no key: zero gradient
+        const int64_t p = Tk - Tq + i;
+        const T* qi = q + ((b * Tq + i) * H + h) * Dqk;
+        const T* doi = dout + ((b * Tq + i) * H + h) * Dv;
+        const T* oi = out + ((b * Tq + i) * H + h) * Dv;
+        double Di = 0;
+        for (int64_t d = 0; d < Dv; ++d) Di += double(doi[d]) * double(oi[d]);
+        std::fill(dqi.begin(), dqi.end(), 0.0);
+        for (int64_t j = 0; j < Tk; ++j) {
+          if (!key_visible(j, p, s.window, keep)) continue;
+          const T* kj = k + ((b * Tk + j) * KV + kvh) * Dqk;
+          const T* vj = v + ((b * Tk + j) * KV + kvh) * Dv;
+          double sj = 0;
+          for (int64_t d = 0; d < Dqk; ++d) sj += double(qi[d]) * double(kj[d]);
+          const double pj = std::exp(sj * double(scale) - lse_i);
+          double dpj = 0;
+          for (int64_t d = 0; d < Dv; ++d) dpj += double(doi[d]) * double(vj[d]);
+          const double dsj = pj * (dpj - Di) * double(scale);
+          T* dkj = dk + ((b * Tk + j) * KV + kvh) * Dqk;
+          T* dvj = dv + ((b * Tk + j) * KV + kvh) * Dv;
+          for (int64_t d = 0; d < Dqk; ++d) {
+            dqi[d] += dsj * double(kj[d]);
+            dkj[d] += T(dsj * double(qi[d]));
+          }
+          for (int64_t d = 0; d < Dv; ++d) dvj[d] += T(pj * double(doi[d]));
+        }
+        T* dqp = dq + ((b * Tq + i) * H + h) * Dqk;
+        for (int64_t d = 0; d < Dqk; ++d) dqp[d] += T(dqi[d]);
+      }
+    }
+  }
+}
+
+#define SEEKFORGE_ATTENTION_INSTANTIATE(T)                                                       \
+  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const uint8_t*, T,   \
+                                     const AttentionShape&);                                    \
+  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,       \
+                                      const T*, const T*, const uint8_t*, T,                    \
+                                      const AttentionShape&);                                   \
+  template void attention_forward_naive<T>(T*, T*, const T*, const T*, const T*,                \
+                                           const uint8_t*, T, const AttentionShape&);           \
+  template void attention_backward_naive<T>(T*, T*, T*, const T*, const T*, const T*, const T*, \
+                                            const T*, const T*, const uint8_t*, T,              \
+                                            const AttentionShape&);
+
+SEEKFORGE_ATTENTION_INSTANTIATE(float)
+SEEKFORGE_ATTENTION_INSTANTIATE(double)
+#undef SEEKFORGE_ATTENTION_INSTANTIATE
+
+}  // namespace seekforge::kernels
