@@ -1,0 +1,195 @@
+// Fused cross-entropy kernels (see cross_entropy.h). At V = 32768 a row is 128 KiB: bigger than
+// L1, so the forward cannot afford a max pass followed by an exp pass over the row from memory.
+// It keeps a running max and a rescaled sum per lane instead, rescaling once per block of 256
+// logits (the block is re-read from L1 for the exp), so memory sees each logit once.
+#include "kernels/cross_entropy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "kernels/vec_math.h"
+
+namespace seekforge::kernels {
+namespace {
+
+struct RowStats {
+  double max;     // max_v x_v
+  double sumexp;  // sum_v exp(x_v - max)
+  double sumx;    // sum_v x_v (label smoothing)
+};
+
+template <typename T>
+RowStats row_stats(const T* x, int64_t V) {
+  // Generic (double) path: two sweeps, the second from cache.
+  const T m = row_max(x, V);
+  T s = 0, sx = 0;
+  for (int64_t v = 0; v < V; ++v) {
+    s += std::exp(x[v] - m);
+    sx += x[v];
+  }
+  return {double(m), double(s), double(sx)};
+}
+
+#if defined(SEEKFORGE_AVX512)
+RowStats row_stats(const float* x, int64_t V) {
+  constexpr int64_t kBlock = 256;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  __m512 m = _mm512_set1_ps(ninf), s = _mm512_setzero_ps(), sx = _mm512_setzero_ps();
+  int64_t v0 = 0;
+  for (; v0 + kBlock <= V; v0 += kBlock) {
+    const float* b = x + v0;
+    __m512 bm0 = _mm512_loadu_ps(b), bm1 = _mm512_loadu_ps(b + 16);
+    for (int64_t i = 32; i < kBlock; i += 32) {
+      bm0 = _mm512_max_ps(bm0, _mm512_loadu_ps(b + i));
+      bm1 = _mm512_max_ps(bm1, _mm512_loadu_ps(b + i + 16));
+    }
+    const __m512 mnew = _mm512_max_ps(m, _mm512_max_ps(bm0, bm1));
+    __m512 s0 = _mm512_mul_ps(s, exp512(_mm512_sub_ps(m, mnew))), s1 = _mm512_setzero_ps();
+    __m512 x0 = _mm512_setzero_ps(), x1 = _mm512_setzero_ps();
+    for (int64_t i = 0; i < kBlock; i += 32) {
+      const __m512 a = _mm512_loadu_ps(b + i), c = _mm512_loadu_ps(b + i + 16);
+      s0 = _mm512_add_ps(s0, exp512(_mm512_sub_ps(a, mnew)));
+      s1 = _mm512_add_ps(s1, exp512(_mm512_sub_ps(c, mnew)));
+      x0 = _mm512_add_ps(x0, a);
+      x1 = _mm512_add_ps(x1, c);
+    }
+    s = _mm512_add_ps(s0, s1);
+    sx = _mm512_add_ps(sx, _mm512_add_ps(x0, x1));
+    m = mnew;
+  }
+  // Tail (< 256 logits): one vector at a time, masked lanes read as -inf (exp gives 0) for the
+  // max/sum and as 0 for the plain sum.
+  for (; v0 < V; v0 += 16) {
+    const __mmask16 k = v0 + 16 <= V ? static_cast<__mmask16>(0xFFFF) : tail_mask(V - v0);
+    const __m512 a = _mm512_mask_loadu_ps(_mm512_set1_ps(ninf), k, x + v0);
+    const __m512 mnew = _mm512_max_ps(m, a);
+    s = _mm512_add_ps(_mm512_mul_ps(s, exp512(_mm512_sub_ps(m, mnew))),
+                      exp512(_mm512_sub_ps(a, mnew)));
+    sx = _mm512_add_ps(sx, _mm512_maskz_loadu_ps(k, x + v0));
+    m = mnew;
+  }
+  const float gm = _mm512_reduce_max_ps(m);
+  const __m512 scaled = _mm512_mul_ps(s, exp512(_mm512_sub_ps(m, _mm512_set1_ps(gm))));
+  return {double(gm), double(_mm512_reduce_add_ps(scaled)), double(_mm512_reduce_add_ps(sx))};
+}
+#endif
+
+}  // namespace
+
+template <typename T>
+void cross_entropy_forward(T* losses, T* lse, const T* logits, const int64_t* targets, int64_t N,
+                           int64_t V, T label_smoothing, int64_t ignore_index) {
+  const double eps = double(label_smoothing);
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t t = targets[n];
+    if (t == ignore_index) {
+      losses[n] = 0;
+      lse[n] = 0;
+      continue;
+    }
+    const T* x = logits + n * V;
+    const RowStats st = row_stats(x, V);
+    const double l = st.max + std::log(st.sumexp);
+    lse[n] = T(l);
+    // Combined in double: lse - x_t loses digits to cancellation when p_target is close to 1.
+    losses[n] = T((1.0 - eps) * (l - double(x[t])) + eps * (l - st.sumx / double(V)));
+  }
+}
+
+template <typename T>
+void cross_entropy_backward(T* dlogits, const T* dloss, const T* logits, const T* lse,
+                            const int64_t* targets, int64_t N, int64_t V, T label_smoothing,
+                            int64_t ignore_index, bool accumulate) {
+  // Forward: loss = (1-eps)(lse - x_t) + eps (lse - mean_v x_v); d lse / d x_v = softmax_v.
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t t = targets[n];
+    T* d = dlogits + n * V;
+    if (t == ignore_index) {
+      if (!accumulate) std::fill(d, d + V, T(0));
+      continue;
+    }
+    const T* x = logits + n * V;
+    const T g = dloss[n], l = lse[n];
+    const T off = g * label_smoothing / T(V);  // g * eps / V, subtracted everywhere
+    if constexpr (std::is_same_v<T, float>) {
+#if defined(SEEKFORGE_AVX512)
+      const __m512 gv = _mm512_set1_ps(g), lv = _mm512_set1_ps(l), ov = _mm512_set1_ps(off);
+      for (int64_t v = 0; v < V; v += 16) {
+        const __mmask16 k = v + 16 <= V ? static_cast<__mmask16>(0xFFFF) : tail_mask(V - v);
+        const __m512 p = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + v), lv));
+        __m512 r = _mm512_fmsub_ps(gv, p, ov);
+        if (accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(k, d + v));
+        _mm512_mask_storeu_ps(d + v, k, r);
+      }
+      d[t] -= g * (T(1) - label_smoothing);
+      continue;
+#endif
+    }
+    for (int64_t v = 0; v < V; ++v) {
+      const T r = g * std::exp(x[v] - l) - off;
+      d[v] = accumulate ? d[v] + r : r;
+    }
+    d[t] -= g * (T(1) - label_smoothing);
+  }
+}
+
+// ---- naive twins ----
+// exp, log and sums in double: the oracle is more accurate than the kernels it checks.
+
+template <typename T>
+void cross_entropy_forward_naive(T* losses, T* lse, const T* logits, const int64_t* targets,
+                                 int64_t N, int64_t V, T label_smoothing, int64_t ignore_index) {
+  for (int64_t n = 0; n < N; ++n) {
+    losses[n] = 0;
+    lse[n] = 0;
+    if (targets[n] == ignore_index) continue;
+    const T* x = logits + n * V;
+    T m = x[0];
+    for (int64_t v = 1; v < V; ++v) m = std::max(m, x[v]);
+    double s = 0;
+    for (int64_t v = 0; v < V; ++v) s += std::exp(double(x[v]) - m);
+    const double l = m + std::log(s);
+    double smooth = 0;  // sum_v -log p_v
+    for (int64_t v = 0; v < V; ++v) smooth += l - x[v];
+    const double eps = label_smoothing;
+    lse[n] = T(l);
+    losses[n] = T((1 - eps) * (l - x[targets[n]]) + eps * smooth / double(V));
+  }
+}
+
+template <typename T>
+void cross_entropy_backward_naive(T* dlogits, const T* dloss, const T* logits, const T* lse,
+                                  const int64_t* targets, int64_t N, int64_t V, T label_smoothing,
+                                  int64_t ignore_index, bool accumulate) {
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t v = 0; v < V; ++v) {
+      T r = 0;
+      if (targets[n] != ignore_index) {
+        const double eps = label_smoothing;
+        const double q = (v == targets[n] ? 1 - eps : 0.0) + eps / double(V);
+        r = T(dloss[n] * (std::exp(double(logits[n * V + v]) - lse[n]) - q));
+      }
+      dlogits[n * V + v] = accumulate ? dlogits[n * V + v] + r : r;
+    }
+  }
+}
+
+#define SF_INSTANTIATE(T)                                                                        \
+  template void cross_entropy_forward<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t, T,  \
+                                         int64_t);                                               \
+  template void cross_entropy_backward<T>(T*, const T*, const T*, const T*, const int64_t*,      \
+                                          int64_t, int64_t, T, int64_t, bool);                   \
+  template void cross_entropy_forward_naive<T>(T*, T*, const T*, const int64_t*, int64_t,        \
+                                               int64_t, T, int64_t);                             \
+  template void cross_entropy_backward_naive<T>(T*, const T*, const T*, const T*,                \
+                                                const int64_t*, int64_t, int64_t, T, int64_t,    \
+                                                bool);
+SF_INSTANTIATE(float)
+SF_INSTANTIATE(double)
+#undef SF_INSTANTIATE
+
+}  // namespace seekforge::kernels
