@@ -173,13 +173,13 @@ void scale(const Span<T>* segs, int nsegs, double s) {
   });
 }
 
-#define SF_INSTANTIATE(T)                                                             \
-  template void adamw_step<T>(const AdamWSegment<T>*, int, const AdamWHyper&);        \
-  template void adamw_step_naive<T>(const AdamWSegment<T>*, int, const AdamWHyper&);  \
-  template void sgd_step<T>(const SgdSegment<T>*, int, const SgdHyper&);              \
-  template void sgd_step_naive<T>(const SgdSegment<T>*, int, const SgdHyper&);        \
-  template double sum_squares<T>(const Span<const T>*, int);                          \
-  template double sum_squares_naive<T>(const Span<const T>*, int);                    \
+#define SF_INSTANTIATE(T)                                                            \
+  template void adamw_step<T>(const AdamWSegment<T>*, int, const AdamWHyper&);       \
+  template void adamw_step_naive<T>(const AdamWSegment<T>*, int, const AdamWHyper&); \
+  template void sgd_step<T>(const SgdSegment<T>*, int, const SgdHyper&);             \
+  template void sgd_step_naive<T>(const SgdSegment<T>*, int, const SgdHyper&);       \
+  template double sum_squares<T>(const Span<const T>*, int);                         \
+  template double sum_squares_naive<T>(const Span<const T>*, int);                   \
   template void scale<T>(const Span<T>*, int, double);
 SF_INSTANTIATE(float)
 SF_INSTANTIATE(double)

@@ -57,7 +57,8 @@ TYPED_TEST(AdamWTest, TenStepsMatchReferenceAndNaive) {
     for (int s = 0; s < 3; ++s) g.push_back(randn<T>(sizes[s], 100 * step + s, 0.1));
     std::vector<AdamWSegment<T>> segs, nsegs;
     for (int s = 0; s < 3; ++s) {
-      segs.push_back({p[s].data(), g[s].data(), m[s].data(), v[s].data(), sizes[s], lrs[s], wds[s]});
+      segs.push_back(
+          {p[s].data(), g[s].data(), m[s].data(), v[s].data(), sizes[s], lrs[s], wds[s]});
       nsegs.push_back(
           {np[s].data(), g[s].data(), nm[s].data(), nv[s].data(), sizes[s], lrs[s], wds[s]});
       reference_adamw(rp[s], g[s], rm[s], rv[s], lrs[s], wds[s], h.beta1, h.beta2, h.eps, step);
