@@ -66,13 +66,16 @@ TYPED_TEST(AdamWTest, TenStepsMatchReferenceAndNaive) {
     adamw_step(segs.data(), 3, h);
     adamw_step_naive(nsegs.data(), 3, h);
   }
-  // Float: the only differences are fma contraction choices, a few ulp after 10 steps.
+  // Float: the only differences are fma contraction choices (the compiler may fuse the scalar
+  // reference's v b2 + (1-b2) g g; PyTorch and the vector kernel do not), a few ulp after 10
+  // steps. Parameters near 0 are the sum of O(1) and O(lr) terms, hence the absolute 1e-7.
   const double rtol = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+  const double patol = std::is_same_v<T, float> ? 1e-7 : 1e-15;
   for (int s = 0; s < 3; ++s) {
-    expect_close(p[s], rp[s], rtol, rtol * 1e-2, "adamw p vs reference seg " + std::to_string(s));
+    expect_close(p[s], rp[s], rtol, patol, "adamw p vs reference seg " + std::to_string(s));
     expect_close(m[s], rm[s], rtol, rtol * 1e-2, "adamw m vs reference");
     expect_close(v[s], rv[s], rtol, rtol * 1e-4, "adamw v vs reference");
-    expect_close(p[s], np[s], rtol, rtol * 1e-2, "adamw p vs naive");
+    expect_close(p[s], np[s], rtol, patol, "adamw p vs naive");
   }
 }
 
