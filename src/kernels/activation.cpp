@@ -1,6 +1,6 @@
 // Elementwise activation kernels (see activation.h). Float SiLU and tanh-GELU use the AVX-512
-// exp (tanh-GELU through 0.5 (1 + tanh z) = sigmoid(2z)); erf-GELU stays scalar std::erf, which is exact and only
-// used by models that ask for it.
+// exp (tanh-GELU through 0.5 (1 + tanh z) = sigmoid(2z)); erf-GELU stays scalar std::erf, which is
+// exact and only used by models that ask for it.
 #include "kernels/activation.h"
 
 #include <cmath>
@@ -77,10 +77,10 @@ void gelu_tanh_forward(T* y, const T* x, int64_t n) {
 #if defined(SEEKFORGE_AVX512)
         if constexpr (std::is_same_v<T, float>) {
           const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
-          const __m512 z2 = _mm512_mul_ps(
-              _mm512_set1_ps(float(2 * kSqrt2OverPi)),
-              _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(float(kGeluCoef)), v),
-                              _mm512_mul_ps(v, v), v));
+          const __m512 z2 =
+              _mm512_mul_ps(_mm512_set1_ps(float(2 * kSqrt2OverPi)),
+                            _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(float(kGeluCoef)), v),
+                                            _mm512_mul_ps(v, v), v));
           _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(v, sigmoid512(z2)));
         }
 #endif
@@ -105,8 +105,8 @@ void gelu_tanh_backward(T* dx, const T* dy, const T* x, int64_t n) {
           const __m512 v2 = _mm512_mul_ps(v, v);
           const __m512 z = _mm512_mul_ps(k0, _mm512_fmadd_ps(_mm512_mul_ps(c, v), v2, v));
           const __m512 s = sigmoid512(_mm512_add_ps(z, z));
-          const __m512 dz = _mm512_mul_ps(
-              k0, _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(3.0f), c), v2, one));
+          const __m512 dz =
+              _mm512_mul_ps(k0, _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(3.0f), c), v2, one));
           const __m512 t = _mm512_mul_ps(_mm512_add_ps(s, s), _mm512_sub_ps(one, s));
           const __m512 d = _mm512_fmadd_ps(_mm512_mul_ps(v, t), dz, s);
           _mm512_mask_storeu_ps(dx + i, k,
@@ -167,8 +167,8 @@ void gelu_tanh_backward_naive(T* dx, const T* dy, const T* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const double v = x[i];
     const double th = std::tanh(kSqrt2OverPi * (v + kGeluCoef * v * v * v));
-    const double d = 0.5 * (1.0 + th) +
-                     0.5 * v * (1.0 - th * th) * kSqrt2OverPi * (1.0 + 3 * kGeluCoef * v * v);
+    const double d =
+        0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * kSqrt2OverPi * (1.0 + 3 * kGeluCoef * v * v);
     dx[i] += T(dy[i] * d);
   }
 }
@@ -180,14 +180,14 @@ template <typename T>
 void gelu_erf_backward_naive(T* dx, const T* dy, const T* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const double v = x[i];
-    dx[i] += T(dy[i] * (0.5 * (1.0 + std::erf(v * kInvSqrt2)) +
-                        v * kInvSqrt2Pi * std::exp(-0.5 * v * v)));
+    dx[i] += T(dy[i] *
+               (0.5 * (1.0 + std::erf(v * kInvSqrt2)) + v * kInvSqrt2Pi * std::exp(-0.5 * v * v)));
   }
 }
-#define SF_INSTANTIATE_ONE(name, T)                                   \
-  template void name##_forward<T>(T*, const T*, int64_t);             \
-  template void name##_backward<T>(T*, const T*, const T*, int64_t);  \
-  template void name##_forward_naive<T>(T*, const T*, int64_t);       \
+#define SF_INSTANTIATE_ONE(name, T)                                  \
+  template void name##_forward<T>(T*, const T*, int64_t);            \
+  template void name##_backward<T>(T*, const T*, const T*, int64_t); \
+  template void name##_forward_naive<T>(T*, const T*, int64_t);      \
   template void name##_backward_naive<T>(T*, const T*, const T*, int64_t);
 #define SF_INSTANTIATE(T)          \
   SF_INSTANTIATE_ONE(silu, T)      \

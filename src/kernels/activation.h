@@ -14,7 +14,8 @@ void silu_forward(T* y, const T* x, int64_t n);
 template <typename T>
 void silu_backward(T* dx, const T* dy, const T* x, int64_t n);
 
-// GELU, tanh form: y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (PyTorch approximate="tanh").
+// GELU, tanh form: y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (PyTorch
+// approximate="tanh").
 template <typename T>
 void gelu_tanh_forward(T* y, const T* x, int64_t n);
 template <typename T>

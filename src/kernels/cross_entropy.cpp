@@ -178,16 +178,15 @@ void cross_entropy_backward_naive(T* dlogits, const T* dloss, const T* logits, c
   }
 }
 
-#define SF_INSTANTIATE(T)                                                                        \
-  template void cross_entropy_forward<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t, T,  \
-                                         int64_t);                                               \
-  template void cross_entropy_backward<T>(T*, const T*, const T*, const T*, const int64_t*,      \
-                                          int64_t, int64_t, T, int64_t, bool);                   \
-  template void cross_entropy_forward_naive<T>(T*, T*, const T*, const int64_t*, int64_t,        \
-                                               int64_t, T, int64_t);                             \
-  template void cross_entropy_backward_naive<T>(T*, const T*, const T*, const T*,                \
-                                                const int64_t*, int64_t, int64_t, T, int64_t,    \
-                                                bool);
+#define SF_INSTANTIATE(T)                                                                          \
+  template void cross_entropy_forward<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t, T,    \
+                                         int64_t);                                                 \
+  template void cross_entropy_backward<T>(T*, const T*, const T*, const T*, const int64_t*,        \
+                                          int64_t, int64_t, T, int64_t, bool);                     \
+  template void cross_entropy_forward_naive<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t, \
+                                               T, int64_t);                                        \
+  template void cross_entropy_backward_naive<T>(T*, const T*, const T*, const T*, const int64_t*,  \
+                                                int64_t, int64_t, T, int64_t, bool);
 SF_INSTANTIATE(float)
 SF_INSTANTIATE(double)
 #undef SF_INSTANTIATE

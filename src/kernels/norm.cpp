@@ -189,20 +189,20 @@ void layernorm_backward_naive(T* dx, T* dw, T* db, const T* dy, const T* x, cons
   }
 }
 
-#define SF_INSTANTIATE(T)                                                                       \
-  template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int64_t, int64_t, T);            \
-  template void rmsnorm_backward<T>(T*, T*, const T*, const T*, const T*, const T*, int64_t,    \
-                                    int64_t);                                                   \
-  template void layernorm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t,         \
-                                     int64_t, T);                                               \
-  template void layernorm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,       \
-                                      const T*, int64_t, int64_t);                              \
-  template void rmsnorm_forward_naive<T>(T*, T*, const T*, const T*, int64_t, int64_t, T);      \
-  template void rmsnorm_backward_naive<T>(T*, T*, const T*, const T*, const T*, const T*,       \
-                                          int64_t, int64_t);                                    \
-  template void layernorm_forward_naive<T>(T*, T*, T*, const T*, const T*, const T*, int64_t,   \
-                                           int64_t, T);                                         \
-  template void layernorm_backward_naive<T>(T*, T*, T*, const T*, const T*, const T*, const T*, \
+#define SF_INSTANTIATE(T)                                                                          \
+  template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int64_t, int64_t, T);               \
+  template void rmsnorm_backward<T>(T*, T*, const T*, const T*, const T*, const T*, int64_t,       \
+                                    int64_t);                                                      \
+  template void layernorm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t,   \
+                                     T);                                                           \
+  template void layernorm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,          \
+                                      const T*, int64_t, int64_t);                                 \
+  template void rmsnorm_forward_naive<T>(T*, T*, const T*, const T*, int64_t, int64_t, T);         \
+  template void rmsnorm_backward_naive<T>(T*, T*, const T*, const T*, const T*, const T*, int64_t, \
+                                          int64_t);                                                \
+  template void layernorm_forward_naive<T>(T*, T*, T*, const T*, const T*, const T*, int64_t,      \
+                                           int64_t, T);                                            \
+  template void layernorm_backward_naive<T>(T*, T*, T*, const T*, const T*, const T*, const T*,    \
                                             const T*, int64_t, int64_t);
 SF_INSTANTIATE(float)
 SF_INSTANTIATE(double)

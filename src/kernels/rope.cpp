@@ -55,8 +55,8 @@ void rope_apply(T* out, const T* in, const T* cos, const T* sin, int64_t B, int6
 }  // namespace
 
 template <typename T>
-void rope_forward(T* y, const T* x, const T* cos, const T* sin, int64_t B, int64_t T_len,
-                  int64_t H, int64_t head_stride, int64_t offset_in_head, int64_t rot_dim) {
+void rope_forward(T* y, const T* x, const T* cos, const T* sin, int64_t B, int64_t T_len, int64_t H,
+                  int64_t head_stride, int64_t offset_in_head, int64_t rot_dim) {
   rope_apply<T, false>(y, x, cos, sin, B, T_len, H, head_stride, offset_in_head, rot_dim);
 }
 
@@ -69,9 +69,8 @@ void rope_backward(T* dx, const T* dy, const T* cos, const T* sin, int64_t B, in
 // ---- naive twins ----
 
 template <typename T>
-void rope_forward_naive(T* y, const T* x, int64_t start_pos, double theta, int64_t B,
-                        int64_t T_len, int64_t H, int64_t head_stride, int64_t offset_in_head,
-                        int64_t rot_dim) {
+void rope_forward_naive(T* y, const T* x, int64_t start_pos, double theta, int64_t B, int64_t T_len,
+                        int64_t H, int64_t head_stride, int64_t offset_in_head, int64_t rot_dim) {
   const int64_t half = rot_dim / 2;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T_len; ++t)

@@ -24,8 +24,8 @@ void rope_tables(T* cos, T* sin, int64_t start_pos, int64_t T_len, int64_t rot_d
 //   y_j        = x_j cos - x_{j+h} sin
 //   y_{j+h}    = x_{j+h} cos + x_j sin          (h = rot_dim / 2)
 template <typename T>
-void rope_forward(T* y, const T* x, const T* cos, const T* sin, int64_t B, int64_t T_len,
-                  int64_t H, int64_t head_stride, int64_t offset_in_head, int64_t rot_dim);
+void rope_forward(T* y, const T* x, const T* cos, const T* sin, int64_t B, int64_t T_len, int64_t H,
+                  int64_t head_stride, int64_t offset_in_head, int64_t rot_dim);
 
 // dx (+=), dy: same layout as forward. The rotation is orthogonal, so the backward is the
 // rotation by -angle: dx_j += dy_j cos + dy_{j+h} sin, dx_{j+h} += dy_{j+h} cos - dy_j sin.
@@ -36,9 +36,8 @@ void rope_backward(T* dx, const T* dy, const T* cos, const T* sin, int64_t B, in
 // Naive twins: compute the angle per element with std::pow / std::cos / std::sin in double,
 // ignoring the tables (so they also test rope_tables).
 template <typename T>
-void rope_forward_naive(T* y, const T* x, int64_t start_pos, double theta, int64_t B,
-                        int64_t T_len, int64_t H, int64_t head_stride, int64_t offset_in_head,
-                        int64_t rot_dim);
+void rope_forward_naive(T* y, const T* x, int64_t start_pos, double theta, int64_t B, int64_t T_len,
+                        int64_t H, int64_t head_stride, int64_t offset_in_head, int64_t rot_dim);
 template <typename T>
 void rope_backward_naive(T* dx, const T* dy, int64_t start_pos, double theta, int64_t B,
                          int64_t T_len, int64_t H, int64_t head_stride, int64_t offset_in_head,

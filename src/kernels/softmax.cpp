@@ -127,14 +127,14 @@ void log_softmax_backward_naive(T* dx, const T* y, const T* dy, int64_t N, int64
   }
 }
 
-#define SF_INSTANTIATE(T)                                                                       \
-  template void softmax_forward<T>(T*, const T*, int64_t, int64_t);                             \
-  template void softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t);                  \
-  template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t);                         \
-  template void log_softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t);              \
-  template void softmax_forward_naive<T>(T*, const T*, int64_t, int64_t);                       \
-  template void softmax_backward_naive<T>(T*, const T*, const T*, int64_t, int64_t);            \
-  template void log_softmax_forward_naive<T>(T*, const T*, int64_t, int64_t);                   \
+#define SF_INSTANTIATE(T)                                                            \
+  template void softmax_forward<T>(T*, const T*, int64_t, int64_t);                  \
+  template void softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t);       \
+  template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t);              \
+  template void log_softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t);   \
+  template void softmax_forward_naive<T>(T*, const T*, int64_t, int64_t);            \
+  template void softmax_backward_naive<T>(T*, const T*, const T*, int64_t, int64_t); \
+  template void log_softmax_forward_naive<T>(T*, const T*, int64_t, int64_t);        \
   template void log_softmax_backward_naive<T>(T*, const T*, const T*, int64_t, int64_t);
 SF_INSTANTIATE(float)
 SF_INSTANTIATE(double)

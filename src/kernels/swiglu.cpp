@@ -39,10 +39,10 @@ void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t 
           const __m512 s = sigmoid512(gv);
           const __m512 one = _mm512_set1_ps(1.0f);
           const __m512 ds = _mm512_mul_ps(s, _mm512_fmadd_ps(gv, _mm512_sub_ps(one, s), one));
-          const __m512 dgv = _mm512_fmadd_ps(_mm512_mul_ps(dv, uv), ds,
-                                             _mm512_maskz_loadu_ps(k, dg + i));
-          const __m512 duv = _mm512_fmadd_ps(_mm512_mul_ps(dv, gv), s,
-                                             _mm512_maskz_loadu_ps(k, du + i));
+          const __m512 dgv =
+              _mm512_fmadd_ps(_mm512_mul_ps(dv, uv), ds, _mm512_maskz_loadu_ps(k, dg + i));
+          const __m512 duv =
+              _mm512_fmadd_ps(_mm512_mul_ps(dv, gv), s, _mm512_maskz_loadu_ps(k, du + i));
           _mm512_mask_storeu_ps(dg + i, k, dgv);
           _mm512_mask_storeu_ps(du + i, k, duv);
         }
@@ -71,10 +71,10 @@ void swiglu_backward_naive(T* dg, T* du, const T* dh, const T* g, const T* u, in
   }
 }
 
-#define SF_INSTANTIATE(T)                                                                   \
-  template void swiglu_forward<T>(T*, const T*, const T*, int64_t);                         \
-  template void swiglu_backward<T>(T*, T*, const T*, const T*, const T*, int64_t);          \
-  template void swiglu_forward_naive<T>(T*, const T*, const T*, int64_t);                   \
+#define SF_INSTANTIATE(T)                                                          \
+  template void swiglu_forward<T>(T*, const T*, const T*, int64_t);                \
+  template void swiglu_backward<T>(T*, T*, const T*, const T*, const T*, int64_t); \
+  template void swiglu_forward_naive<T>(T*, const T*, const T*, int64_t);          \
   template void swiglu_backward_naive<T>(T*, T*, const T*, const T*, const T*, int64_t);
 SF_INSTANTIATE(float)
 SF_INSTANTIATE(double)

@@ -46,8 +46,8 @@ void expect_close(const std::vector<T>& a, const std::vector<T>& b, double rtol,
       worst = i;
     }
   }
-  EXPECT_LT(worst_excess, 0) << what << ": element " << worst << " got " << a[worst]
-                             << " want " << b[worst];
+  EXPECT_LT(worst_excess, 0) << what << ": element " << worst << " got " << a[worst] << " want "
+                             << b[worst];
 }
 
 template <typename T>

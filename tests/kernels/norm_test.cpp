@@ -116,10 +116,10 @@ TEST(NormDeterminism, BackwardRepeatsBitwise) {
     layernorm_forward(y.data(), mu.data(), r.data(), x.data(), w.data(), b.data(), N, C, 1e-5f);
     std::fill(dw1.begin(), dw1.end(), 0.f);
     std::fill(dw2.begin(), dw2.end(), 0.f);
-    layernorm_backward(dx1.data(), dw1.data(), db1.data(), dy.data(), x.data(), w.data(),
-                       mu.data(), r.data(), N, C);
-    layernorm_backward(dx2.data(), dw2.data(), db2.data(), dy.data(), x.data(), w.data(),
-                       mu.data(), r.data(), N, C);
+    layernorm_backward(dx1.data(), dw1.data(), db1.data(), dy.data(), x.data(), w.data(), mu.data(),
+                       r.data(), N, C);
+    layernorm_backward(dx2.data(), dw2.data(), db2.data(), dy.data(), x.data(), w.data(), mu.data(),
+                       r.data(), N, C);
     EXPECT_TRUE(testing::bitwise_equal(dw1, dw2)) << C;
     EXPECT_TRUE(testing::bitwise_equal(db1, db2)) << C;
   }

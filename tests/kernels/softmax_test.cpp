@@ -45,8 +45,8 @@ TYPED_TEST(SoftmaxTest, MaskedAndLargeLogits) {
   // -inf entries (masks) must give probability exactly 0, and huge logits must not overflow.
   using T = TypeParam;
   const T inf = std::numeric_limits<T>::infinity();
-  std::vector<T> x = {T(1000), -inf, T(999), -inf, T(0), T(-1000), T(998), -inf, T(1), T(2),
-                      T(3), T(4), T(5), T(6), T(7), T(8), -inf, T(9)};
+  std::vector<T> x = {T(1000), -inf, T(999), -inf, T(0), T(-1000), T(998), -inf, T(1),
+                      T(2),    T(3), T(4),   T(5), T(6), T(7),     T(8),   -inf, T(9)};
   const int64_t C = int64_t(x.size());
   std::vector<T> y(C), y0(C);
   softmax_forward(y.data(), x.data(), 1, C);

@@ -1,0 +1,209 @@
+// Memory-bound kernel benchmark: RMSNorm, softmax, cross-entropy (forward + backward) and the
+// AdamW step, each timed as the median of repeats on 2 OpenMP threads and compared with the
+// bandwidth floor, i.e. the time a plain large copy (same binary, same threads) would need to
+// move the kernel's minimal bytes. Then runs bench/rowops_bench.py for PyTorch's figures.
+//
+// Not a correctness test (tests/kernels does that) and not a GEMM or attention benchmark.
+// Usage: rowops_bench [--no-torch] [--threads N]   (default 2 threads)
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/adamw.h"
+#include "kernels/cross_entropy.h"
+#include "kernels/norm.h"
+#include "kernels/softmax.h"
+
+namespace sk = seekforge::kernels;
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median_time(int repeats, const std::function<void()>& fn) {
+  fn();  // warm-up: page faults, thread pool start
+  std::vector<double> t;
+  for (int r = 0; r < repeats; ++r) {
+    const double t0 = now_s();
+    fn();
+    t.push_back(now_s() - t0);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+std::vector<float> filled(size_t n, uint64_t seed, float scale = 1.0f) {
+  std::vector<float> v(n);
+  std::mt19937 rng{static_cast<uint32_t>(seed)};
+  std::normal_distribution<float> d(0.f, scale);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// First-touch in parallel so pages are spread the way the kernels' static split reads them.
+template <typename T>
+T* alloc_touched(size_t n) {
+  T* p = static_cast<T*>(std::aligned_alloc(64, ((n * sizeof(T) + 63) / 64) * 64));
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) p[i] = T(0);
+  return p;
+}
+
+struct Row {
+  std::string name;
+  double bytes;
+  double seconds;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool run_torch = true;
+  int threads = 2;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--no-torch") == 0) run_torch = false;
+    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = std::atoi(argv[++i]);
+  }
+  omp_set_num_threads(threads);
+  std::printf("threads: %d\n", omp_get_max_threads());
+
+  // ---- bandwidth floor: 512 MiB copy, split statically over the 2 threads ----
+  const size_t copy_n = size_t(128) << 20;  // floats
+  float* src = alloc_touched<float>(copy_n);
+  float* dst = alloc_touched<float>(copy_n);
+  for (size_t i = 0; i < copy_n; i += 1024) src[i] = float(i);
+  const double t_memcpy = median_time(9, [&] {
+#pragma omp parallel
+    {
+      const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+      const size_t b = copy_n * t / nt, e = copy_n * (t + 1) / nt;
+      std::memcpy(dst + b, src + b, (e - b) * sizeof(float));
+    }
+  });
+  const double t_loop = median_time(9, [&] {
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < copy_n; ++i) dst[i] = src[i];
+  });
+  std::free(src);
+  std::free(dst);
+  const double copy_bytes = 2.0 * copy_n * sizeof(float);
+  const double bw = copy_bytes / std::min(t_memcpy, t_loop);
+  std::printf("copy 512 MiB: memcpy %.2f GB/s, loop %.2f GB/s -> floor bandwidth %.2f GB/s\n\n",
+              copy_bytes / t_memcpy / 1e9, copy_bytes / t_loop / 1e9, bw / 1e9);
+
+  std::vector<Row> rows;
+
+  // ---- RMSNorm fwd + bwd ----
+  for (int64_t C : {384, 1024}) {
+    const int64_t N = 2048;
+    auto x = filled(N * C, 1), w = filled(C, 2), dy = filled(N * C, 3);
+    std::vector<float> y(N * C), rstd(N), dx(N * C, 0.f), dw(C, 0.f);
+    const double t = median_time(50, [&] {
+      sk::rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), N, C, 1e-6f);
+      sk::rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N, C);
+    });
+    // fwd: read x, write y; bwd: read x, dy, read+write dx (accumulate). w, rstd, dw: O(N + C).
+    rows.push_back({"rmsnorm fwd+bwd N=2048 C=" + std::to_string(C), 6.0 * N * C * 4, t});
+  }
+
+  // ---- softmax fwd + bwd ----
+  {
+    const int64_t N = 2048, C = 1024;
+    auto x = filled(N * C, 4, 3.f), dy = filled(N * C, 5);
+    std::vector<float> y(N * C), dx(N * C, 0.f);
+    const double t = median_time(50, [&] {
+      sk::softmax_forward(y.data(), x.data(), N, C);
+      sk::softmax_backward(dx.data(), y.data(), dy.data(), N, C);
+    });
+    // fwd: read x, write y; bwd: read y, dy, read+write dx.
+    rows.push_back({"softmax fwd+bwd N=2048 C=1024", 6.0 * N * C * 4, t});
+  }
+
+  // ---- cross-entropy fwd + bwd ----
+  {
+    const int64_t N = 2048, V = 32768;
+    float* logits = alloc_touched<float>(N * V);
+    float* dlogits = alloc_touched<float>(N * V);
+    {
+      auto rowv = filled(V, 6, 2.f);  // same random row everywhere: content does not matter
+#pragma omp parallel for schedule(static)
+      for (int64_t n = 0; n < N; ++n) std::memcpy(logits + n * V, rowv.data(), V * sizeof(float));
+    }
+    std::vector<int64_t> targets(N);
+    for (int64_t n = 0; n < N; ++n) targets[n] = (n * 7919) % V;
+    std::vector<float> loss(N), lse(N), dloss(N, 1.0f / N);
+    const double tf = median_time(9, [&] {
+      sk::cross_entropy_forward(loss.data(), lse.data(), logits, targets.data(), N, V, 0.1f);
+    });
+    const double tb = median_time(9, [&] {
+      sk::cross_entropy_backward(dlogits, dloss.data(), logits, lse.data(), targets.data(), N, V,
+                                 0.1f);
+    });
+    const double tbo = median_time(9, [&] {
+      sk::cross_entropy_backward(dlogits, dloss.data(), logits, lse.data(), targets.data(), N, V,
+                                 0.1f, sk::kIgnoreIndex, /*accumulate=*/false);
+    });
+    const double nv4 = double(N) * V * 4;
+    rows.push_back({"cross-entropy fwd N=2048 V=32768", 1.0 * nv4, tf});
+    rows.push_back({"cross-entropy bwd (+=) N=2048 V=32768", 3.0 * nv4, tb});
+    rows.push_back({"cross-entropy fwd+bwd (+=)", 4.0 * nv4, tf + tb});
+    rows.push_back({"cross-entropy fwd+bwd (overwrite dlogits)", 3.0 * nv4, tf + tbo});
+    std::free(logits);
+    std::free(dlogits);
+  }
+
+  // ---- AdamW step over 10M parameters, as 3 segments ----
+  {
+    const int64_t n = 10'000'000;
+    float* p = alloc_touched<float>(n);
+    float* g = alloc_touched<float>(n);
+    float* m = alloc_touched<float>(n);
+    float* v = alloc_touched<float>(n);
+    for (int64_t i = 0; i < n; ++i) p[i] = 0.01f * float(i % 97), g[i] = 1e-3f * float(i % 13);
+    const int64_t a = 3'000'000, b = 6'500'000;
+    const sk::AdamWSegment<float> segs[] = {{p, g, m, v, a, 1e-3, 0.1},
+                                            {p + a, g + a, m + a, v + a, b - a, 1e-3, 0.0},
+                                            {p + b, g + b, m + b, v + b, n - b, 1e-3, 0.1}};
+    sk::AdamWHyper h;
+    int64_t step = 0;
+    const double t = median_time(15, [&] {
+      h.step = ++step;
+      sk::adamw_step(segs, 3, h);
+    });
+    // read p, g, m, v; write p, m, v.
+    rows.push_back({"adamw step 10M params", 7.0 * n * 4, t});
+    std::free(p);
+    std::free(g);
+    std::free(m);
+    std::free(v);
+  }
+
+  std::printf("%-44s %10s %10s %9s %10s %8s\n", "kernel", "MB moved", "time ms", "GB/s", "floor ms",
+              "ratio");
+  for (const Row& r : rows) {
+    const double floor = r.bytes / bw;
+    std::printf("%-44s %10.1f %10.3f %9.2f %10.3f %8.2f\n", r.name.c_str(), r.bytes / 1e6,
+                r.seconds * 1e3, r.bytes / r.seconds / 1e9, floor * 1e3, r.seconds / floor);
+  }
+  std::printf("(ratio = time / (bytes / copy bandwidth); target <= 1.5)\n");
+
+  if (run_torch) {
+    std::string script = __FILE__;
+    script = script.substr(0, script.find_last_of('/')) + "/rowops_bench.py";
+    const std::string cmd = "OMP_NUM_THREADS=2 /usr/bin/python3 " + script;
+    std::printf("\n$ %s\n", cmd.c_str());
+    std::fflush(stdout);
+    if (std::system(cmd.c_str()) != 0) std::printf("(PyTorch comparison failed or unavailable)\n");
+  }
+  return 0;
+}
