@@ -1,0 +1,30 @@
+#include "apps/commands.h"
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "apps/engine_demo.h"
+#include "apps/info.h"
+
+namespace seekforge::apps {
+
+namespace {
+std::map<const CLI::App*, std::function<int()>>& runners() {
+  static std::map<const CLI::App*, std::function<int()>> r;
+  return r;
+}
+}  // namespace
+
+void register_commands(CLI::App& app) {
+  runners()[add_info_command(app)] = run_info;
+  runners()[add_engine_demo_command(app)] = run_engine_demo;
+}
+
+int run_selected(CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands())
+    if (auto it = runners().find(sub); it != runners().end()) return it->second();
+  return 2;
+}
+
+}  // namespace seekforge::apps
