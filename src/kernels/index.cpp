@@ -1,0 +1,239 @@
+// Indexing kernels: see index.h for shapes and the determinism contract.
+#include "kernels/index.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/rng.h"
+
+namespace seekforge::kernels {
+
+namespace {
+constexpr int64_t kInnerChunk = 64;  // columns per task when parallelising over inner
+constexpr int64_t kParallelMin = 32768;  // below this many elements one thread is faster
+}  // namespace
+
+template <typename T>
+void gather_forward(T* out, const T* x, const int64_t* idx, int64_t outer, int64_t nx, int64_t n,
+                    int64_t inner) {
+#pragma omp parallel for collapse(2) schedule(static) if (outer * n * inner > kParallelMin)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t row = (o * n + j) * inner;
+      const T* xo = x + o * nx * inner;
+      for (int64_t i = 0; i < inner; ++i) out[row + i] = xo[idx[row + i] * inner + i];
+    }
+}
+
+template <typename T>
+void gather_backward(T* dx, const T* dout, const int64_t* idx, int64_t outer, int64_t nx,
+                     int64_t n, int64_t inner) {
+  // Each (o, column chunk) belongs to one task and walks j in order: no two tasks write the
+  // same element, and every element's sum has a fixed order.
+  const int64_t chunks = (inner + kInnerChunk - 1) / kInnerChunk;
+#pragma omp parallel for collapse(2) schedule(static) if (outer * n * inner > kParallelMin)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t i0 = c * kInnerChunk, i1 = std::min(inner, i0 + kInnerChunk);
+      T* dxo = dx + o * nx * inner;
+      for (int64_t j = 0; j < n; ++j) {
+        const int64_t row = (o * n + j) * inner;
+        for (int64_t i = i0; i < i1; ++i) dxo[idx[row + i] * inner + i] += dout[row + i];
+      }
+    }
+}
+
+template <typename T>
+void index_select_forward(T* out, const T* x, const int64_t* idx, int64_t outer, int64_t nx,
+                          int64_t n, int64_t inner) {
+#pragma omp parallel for collapse(2) schedule(static) if (outer * n * inner > kParallelMin)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < n; ++j)
+      std::memcpy(out + (o * n + j) * inner, x + (o * nx + idx[j]) * inner, inner * sizeof(T));
+}
+
+void group_by_index(int64_t* offsets, int64_t* order, const int64_t* idx, int64_t n, int64_t nx) {
+  std::fill_n(offsets, nx + 1, int64_t{0});
+  for (int64_t j = 0; j < n; ++j) ++offsets[idx[j] + 1];
+  for (int64_t v = 0; v < nx; ++v) offsets[v + 1] += offsets[v];
+  // offsets[v] is now the start of group v; use it as group v's cursor, placing positions in
+  // ascending order (stable). Afterwards offsets[v] is the end of group v: shift back by one.
+  for (int64_t j = 0; j < n; ++j) order[offsets[idx[j]]++] = j;
+  for (int64_t v = nx; v > 0; --v) offsets[v] = offsets[v - 1];
+  offsets[0] = 0;
+}
+
+namespace {
+template <typename T>
+inline void add_group_row(T* __restrict drow, const T* dout, const int64_t* order, int64_t k0,
+                          int64_t k1, int64_t inner) {
+  for (int64_t k = k0; k < k1; ++k) {
+    const T* __restrict src = dout + order[k] * inner;
+#pragma omp simd
+    for (int64_t i = 0; i < inner; ++i) drow[i] += src[i];
+  }
+}
+}  // namespace
+
+template <typename T>
+void index_select_backward(T* dx, const T* dout, const int64_t* offsets, const int64_t* order,
+                           int64_t outer, int64_t nx, int64_t n, int64_t inner, bool assign) {
+  const bool parallel = outer * std::max(n, assign ? nx : 0) * inner > kParallelMin;
+  auto do_row = [&](T* drow, const T* dout_o, int64_t v) {
+    if (assign) std::fill_n(drow, inner, T(0));
+    add_group_row(drow, dout_o, order, offsets[v], offsets[v + 1], inner);
+  };
+  if (outer == 1) {
+    // Contiguous row ranges of about equal cost per thread: a contribution costs one row add,
+    // zeroing a row (assign) about half of that. Cost is monotone in v: binary search.
+    auto cost = [&](int64_t v) { return 2 * offsets[v] + (assign ? v : 0); };
+#pragma omp parallel if (parallel)
+    {
+      const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+      auto row_at = [&](int64_t th) -> int64_t {
+        if (th == 0) return 0;
+        if (th == nt) return nx;
+        const int64_t target = cost(nx) * th / nt;
+        int64_t lo = 0, hi = nx;  // first v with cost(v) >= target
+        while (lo < hi) {
+          const int64_t mid = (lo + hi) / 2;
+          if (cost(mid) < target) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+      };
+      const int64_t v0 = row_at(t), v1 = row_at(t + 1);
+      for (int64_t v = v0; v < v1; ++v) do_row(dx + v * inner, dout, v);
+    }
+    return;
+  }
+#pragma omp parallel for collapse(2) schedule(static) if (parallel)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t v = 0; v < nx; ++v) do_row(dx + (o * nx + v) * inner, dout + o * n * inner, v);
+}
+
+template <typename T>
+void index_select_backward_naive(T* dx, const T* dout, const int64_t* idx, int64_t outer,
+                                 int64_t nx, int64_t n, int64_t inner) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < inner; ++i)
+        dx[(o * nx + idx[j]) * inner + i] += dout[(o * n + j) * inner + i];
+}
+
+template <typename T>
+void topk_forward(T* values, int64_t* indices, const T* x, int64_t* work, int64_t outer, int64_t n,
+                  int64_t k, bool largest) {
+  // greater(a, b): a ranks above b when looking for the largest; NaN above every number.
+  auto greater = [](T a, T b) { return (std::isnan(a) && !std::isnan(b)) || a > b; };
+#pragma omp parallel for schedule(static) if (outer * n > kParallelMin)
+  for (int64_t o = 0; o < outer; ++o) {
+    const T* row = x + o * n;
+    int64_t* w = work + o * n;
+    for (int64_t i = 0; i < n; ++i) w[i] = i;
+    auto before = [&](int64_t ia, int64_t ib) {
+      const T a = row[ia], b = row[ib];
+      const bool ab = largest ? greater(a, b) : greater(b, a);
+      const bool ba = largest ? greater(b, a) : greater(a, b);
+      return ab || (!ba && ia < ib);
+    };
+    std::partial_sort(w, w + k, w + n, before);
+    for (int64_t t = 0; t < k; ++t) {
+      indices[o * k + t] = w[t];
+      values[o * k + t] = row[w[t]];
+    }
+  }
+}
+
+template <typename T>
+void cumsum_forward(T* out, const T* x, int64_t outer, int64_t n, int64_t inner, bool reverse) {
+#pragma omp parallel for collapse(2) schedule(static) if (outer * n * inner > kParallelMin)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * n * inner + i;
+      double acc = 0;
+      for (int64_t s = 0; s < n; ++s) {
+        const int64_t j = reverse ? n - 1 - s : s;
+        acc += static_cast<double>(x[base + j * inner]);
+        out[base + j * inner] = static_cast<T>(acc);
+      }
+    }
+}
+
+template <typename T>
+void where_forward(T* out, const uint8_t* cond, const T* a, const T* b,
+                   const std::vector<int64_t>& shape, const std::vector<int64_t>& sc,
+                   const std::vector<int64_t>& sa, const std::vector<int64_t>& sb) {
+  const int nd = static_cast<int>(shape.size());
+  if (nd == 0) {
+    out[0] = cond[0] ? a[0] : b[0];
+    return;
+  }
+  const int64_t inner = shape[nd - 1];
+  const int64_t ic = sc[nd - 1], ia = sa[nd - 1], ib = sb[nd - 1];
+  int64_t rows = 1;
+  for (int d = 0; d < nd - 1; ++d) rows *= shape[d];
+#pragma omp parallel for schedule(static) if (rows * inner > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t rem = r, oc = 0, oa = 0, ob = 0;
+    for (int d = nd - 2; d >= 0; --d) {
+      const int64_t k = rem % shape[d];
+      rem /= shape[d];
+      oc += k * sc[d];
+      oa += k * sa[d];
+      ob += k * sb[d];
+    }
+    T* o = out + r * inner;
+    const uint8_t* pc = cond + oc;
+    const T* pa = a + oa;
+    const T* pb = b + ob;
+    for (int64_t i = 0; i < inner; ++i) o[i] = pc[i * ic] ? pa[i * ia] : pb[i * ib];
+  }
+}
+
+template <typename T>
+void dropout_forward(T* out, uint8_t* mask, const T* x, int64_t n, uint64_t seed,
+                     uint64_t first_counter, double p, T scale) {
+#pragma omp parallel for schedule(static) if (n > kParallelMin / 8)
+  for (int64_t i = 0; i < n; ++i) {
+    const auto r = philox4x32(first_counter + static_cast<uint64_t>(i), 0, seed);
+    const double u = static_cast<double>(static_cast<float>(r[0] >> 8) * 0x1.0p-24f);
+    const uint8_t keep = u >= p ? 1 : 0;
+    mask[i] = keep;
+    out[i] = keep ? x[i] * scale : T(0);
+  }
+}
+
+template <typename T>
+void dropout_apply(T* out, const T* x, const uint8_t* mask, int64_t n, T scale) {
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) out[i] = mask[i] ? x[i] * scale : T(0);
+}
+
+#define SF_INSTANTIATE(T)                                                                       \
+  template void gather_forward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t,        \
+                                  int64_t);                                                     \
+  template void gather_backward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t,       \
+                                   int64_t);                                                    \
+  template void index_select_forward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t,  \
+                                        int64_t);                                               \
+  template void index_select_backward<T>(T*, const T*, const int64_t*, const int64_t*, int64_t,  \
+                                         int64_t, int64_t, int64_t, bool);                      \
+  template void index_select_backward_naive<T>(T*, const T*, const int64_t*, int64_t, int64_t,    \
+                                               int64_t, int64_t);                               \
+  template void topk_forward<T>(T*, int64_t*, const T*, int64_t*, int64_t, int64_t, int64_t,      \
+                                bool);                                                          \
+  template void cumsum_forward<T>(T*, const T*, int64_t, int64_t, int64_t, bool);                 \
+  template void where_forward<T>(T*, const uint8_t*, const T*, const T*,                          \
+                                 const std::vector<int64_t>&, const std::vector<int64_t>&,      \
+                                 const std::vector<int64_t>&, const std::vector<int64_t>&);     \
+  template void dropout_forward<T>(T*, uint8_t*, const T*, int64_t, uint64_t, uint64_t, double, T); \
+  template void dropout_apply<T>(T*, const T*, const uint8_t*, int64_t, T);
+
+SF_INSTANTIATE(float)
+SF_INSTANTIATE(double)
+#undef SF_INSTANTIATE
+
+}  // namespace seekforge::kernels
