@@ -1,0 +1,46 @@
+#include "nn/layers.h"
+
+#include "autograd/node.h"
+#include "ops/activation.h"
+#include "ops/elementwise.h"
+#include "ops/index.h"
+#include "ops/matmul.h"
+#include "ops/norm.h"
+
+namespace seekforge::nn {
+
+Tensor init_normal(const Shape& shape, double std, Generator& gen) {
+  Tensor t = randn(shape, DType::f32, &gen);
+  autograd::NoGradGuard no_grad;
+  return ops::mul(t, std);
+}
+
+Linear::Linear(int64_t in, int64_t out, double init_std, Generator& gen) {
+  weight_ = register_parameter("weight", init_normal({out, in}, init_std, gen));
+}
+
+Tensor Linear::forward(const Tensor& x) const { return ops::linear(x, weight_); }
+
+Embedding::Embedding(int64_t vocab, int64_t dim, double init_std, Generator& gen) {
+  weight_ = register_parameter("weight", init_normal({vocab, dim}, init_std, gen));
+}
+
+Tensor Embedding::forward(const Tensor& ids) const { return ops::embedding(weight_, ids); }
+
+RMSNorm::RMSNorm(int64_t dim, double eps) : eps_(eps) {
+  weight_ = register_parameter("weight", ones({dim}));
+}
+
+Tensor RMSNorm::forward(const Tensor& x) const { return ops::rms_norm(x, weight_, eps_); }
+
+SwiGLU::SwiGLU(int64_t dim, int64_t hidden, double init_std, Generator& gen) {
+  gate_ = register_module("gate_proj", std::make_unique<Linear>(dim, hidden, init_std, gen));
+  up_ = register_module("up_proj", std::make_unique<Linear>(dim, hidden, init_std, gen));
+  down_ = register_module("down_proj", std::make_unique<Linear>(hidden, dim, init_std, gen));
+}
+
+Tensor SwiGLU::forward(const Tensor& x) const {
+  return down_->forward(ops::swiglu(gate_->forward(x), up_->forward(x)));
+}
+
+}  // namespace seekforge::nn

@@ -1,0 +1,85 @@
+// The DeepSeek-style transformer: embedding, n_layers blocks (attention + dense or MoE FFN),
+// final RMSNorm and the LM head, plus the optional multi-token-prediction modules. Parameter
+// names follow the Hugging Face DeepSeek-V3 layout (docs/model.md).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "io/config.h"
+#include "nn/attention.h"
+#include "nn/moe.h"
+
+namespace seekforge::nn {
+
+class Block : public Module {
+ public:
+  // use_moe: this layer's FFN is the MoE (else the dense SwiGLU).
+  Block(const ModelConfig& config, bool use_moe, Generator& gen);
+  // h [B, T, D] -> [B, T, D]; the MoE balance loss is added to *aux_loss.
+  Tensor forward(const Tensor& h, int64_t start_pos, LayerCache* cache, Tensor* aux_loss);
+  Attention& attention() { return *attn_; }
+  MoE* moe() { return moe_; }  // null for a dense layer
+
+ private:
+  RMSNorm* input_norm_;
+  Attention* attn_;
+  RMSNorm* post_norm_;
+  SwiGLU* dense_ = nullptr;
+  MoE* moe_ = nullptr;
+};
+
+// A multi-token-prediction module: a Block plus the projections that feed it (names enorm,
+// hnorm, eh_proj, shared_head.norm beside the block's own).
+class MtpLayer : public Block {
+ public:
+  MtpLayer(const ModelConfig& config, bool use_moe, Generator& gen);
+  RMSNorm *enorm, *hnorm, *head_norm;
+  Linear* eh_proj;
+};
+
+struct ForwardOptions {
+  double label_smoothing = 0.0;
+  int64_t start_pos = 0;
+  std::vector<LayerCache>* cache = nullptr;  // one per trunk layer; decoding only
+  bool checkpoint_activations = false;       // recompute each block in backward
+};
+
+struct ModelOutput {
+  Tensor logits;    // [B, T, V]
+  Tensor loss;      // ce + aux + mtp weight * mtp (defined when labels are given)
+  Tensor ce_loss;   // next-token cross-entropy
+  Tensor aux_loss;  // sum of the MoE balance losses (undefined when off)
+  Tensor mtp_loss;  // mean over MTP depths (undefined when off)
+};
+
+class Transformer : public Module {
+ public:
+  Transformer(const ModelConfig& config, Generator& gen);
+  // input_ids [B, T] i64; labels [B, T] i64 (-100 ignored) or undefined.
+  ModelOutput forward(const Tensor& input_ids, const Tensor& labels,
+                      const ForwardOptions& options = {});
+  const ModelConfig& config() const { return config_; }
+  std::vector<LayerCache> make_cache(int64_t batch, int64_t capacity) const;
+  // Every MoE layer (trunk first, then MTP), in order.
+  std::vector<MoE*> moe_layers() const;
+  // Applies the auxiliary-loss-free bias update with per-layer loads (as moe_layers()).
+  void update_expert_biases(const std::vector<std::vector<int64_t>>& loads);
+  // Parameters that get weight decay (matrices) and those that do not (norms, 1-d).
+  std::vector<Tensor> decay_parameters() const;
+  std::vector<Tensor> no_decay_parameters() const;
+  // Model FLOPs per token of one training step (forward + backward, 6 * active params plus
+  // attention), for MFU.
+  double flops_per_token(int64_t seq_len) const;
+  int64_t active_parameters() const;
+
+ private:
+  ModelConfig config_;
+  Embedding* embed_;
+  std::vector<Block*> layers_;
+  std::vector<MtpLayer*> mtp_;
+  RMSNorm* norm_;
+  Linear* lm_head_ = nullptr;  // null when tied
+};
+
+}  // namespace seekforge::nn
