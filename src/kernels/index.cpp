@@ -1,6 +1,7 @@
 // Indexing kernels: see index.h for shapes and the determinism contract.
 #include "kernels/index.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -14,6 +15,42 @@ namespace seekforge::kernels {
 namespace {
 constexpr int64_t kInnerChunk = 64;  // columns per task when parallelising over inner
 constexpr int64_t kParallelMin = 32768;  // below this many elements one thread is faster
+// Outputs larger than this (bytes) are written with streaming stores: they cannot stay in cache
+// anyway, and a streaming store skips the read-for-ownership of each destination line, which
+// otherwise adds the output's size again to the memory traffic.
+constexpr int64_t kStreamBytes = int64_t{8} << 20;
+
+// dst[0, len) = src (src null: zeros), with streaming stores when dst and len allow it.
+template <typename T>
+inline void store_row(T* __restrict dst, const T* __restrict src, int64_t len, bool stream) {
+#ifdef __AVX512F__
+  constexpr int64_t kLanes = 64 / sizeof(T);
+  if (stream && reinterpret_cast<uintptr_t>(dst) % 64 == 0 && len % kLanes == 0) {
+    for (int64_t i = 0; i < len; i += kLanes) {
+      if constexpr (sizeof(T) == 4) {
+        const __m512 v = src ? _mm512_loadu_ps(src + i) : _mm512_setzero_ps();
+        _mm512_stream_ps(dst + i, v);
+      } else {
+        const __m512d v = src ? _mm512_loadu_pd(src + i) : _mm512_setzero_pd();
+        _mm512_stream_pd(dst + i, v);
+      }
+    }
+    return;
+  }
+#endif
+  (void)stream;
+  if (src != nullptr) {
+    std::memcpy(dst, src, len * sizeof(T));
+  } else {
+    std::fill_n(dst, len, T(0));
+  }
+}
+
+inline void stream_fence() {
+#ifdef __AVX512F__
+  _mm_sfence();  // streaming stores are weakly ordered: publish them before the region ends
+#endif
+}
 }  // namespace
 
 template <typename T>
@@ -49,10 +86,15 @@ void gather_backward(T* dx, const T* dout, const int64_t* idx, int64_t outer, in
 template <typename T>
 void index_select_forward(T* out, const T* x, const int64_t* idx, int64_t outer, int64_t nx,
                           int64_t n, int64_t inner) {
-#pragma omp parallel for collapse(2) schedule(static) if (outer * n * inner > kParallelMin)
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t j = 0; j < n; ++j)
-      std::memcpy(out + (o * n + j) * inner, x + (o * nx + idx[j]) * inner, inner * sizeof(T));
+  const bool stream = outer * n * inner * static_cast<int64_t>(sizeof(T)) > kStreamBytes;
+#pragma omp parallel if (outer * n * inner > kParallelMin)
+  {
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < n; ++j)
+        store_row(out + (o * n + j) * inner, x + (o * nx + idx[j]) * inner, inner, stream);
+    if (stream) stream_fence();
+  }
 }
 
 void group_by_index(int64_t* offsets, int64_t* order, const int64_t* idx, int64_t n, int64_t nx) {
@@ -76,15 +118,44 @@ inline void add_group_row(T* __restrict drow, const T* dout, const int64_t* orde
     for (int64_t i = 0; i < inner; ++i) drow[i] += src[i];
   }
 }
+
+// drow = sum of the group's rows (not +=): summed in an L1-resident buffer, then stored once
+// (streaming when large), so the destination row is never read.
+template <typename T>
+inline void assign_group_row(T* __restrict drow, const T* dout, const int64_t* order, int64_t k0,
+                             int64_t k1, int64_t inner, bool stream) {
+  constexpr int64_t kAcc = 1024;  // 4 KiB (f32) of accumulators
+  alignas(64) T acc[kAcc];
+  if (k0 == k1) {
+    store_row<T>(drow, nullptr, inner, stream);
+    return;
+  }
+  for (int64_t c0 = 0; c0 < inner; c0 += kAcc) {
+    const int64_t len = std::min(kAcc, inner - c0);
+    const T* __restrict first = dout + order[k0] * inner + c0;
+#pragma omp simd
+    for (int64_t i = 0; i < len; ++i) acc[i] = T(0) + first[i];
+    for (int64_t k = k0 + 1; k < k1; ++k) {
+      const T* __restrict src = dout + order[k] * inner + c0;
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) acc[i] += src[i];
+    }
+    store_row(drow + c0, acc, len, stream);
+  }
+}
 }  // namespace
 
 template <typename T>
 void index_select_backward(T* dx, const T* dout, const int64_t* offsets, const int64_t* order,
                            int64_t outer, int64_t nx, int64_t n, int64_t inner, bool assign) {
   const bool parallel = outer * std::max(n, assign ? nx : 0) * inner > kParallelMin;
+  const bool stream = assign && outer * nx * inner * static_cast<int64_t>(sizeof(T)) > kStreamBytes;
   auto do_row = [&](T* drow, const T* dout_o, int64_t v) {
-    if (assign) std::fill_n(drow, inner, T(0));
-    add_group_row(drow, dout_o, order, offsets[v], offsets[v + 1], inner);
+    if (assign) {
+      assign_group_row(drow, dout_o, order, offsets[v], offsets[v + 1], inner, stream);
+    } else {
+      add_group_row(drow, dout_o, order, offsets[v], offsets[v + 1], inner);
+    }
   };
   if (outer == 1) {
     // Contiguous row ranges of about equal cost per thread: a contribution costs one row add,
@@ -106,12 +177,17 @@ void index_select_backward(T* dx, const T* dout, const int64_t* offsets, const i
       };
       const int64_t v0 = row_at(t), v1 = row_at(t + 1);
       for (int64_t v = v0; v < v1; ++v) do_row(dx + v * inner, dout, v);
+      if (stream) stream_fence();
     }
     return;
   }
-#pragma omp parallel for collapse(2) schedule(static) if (parallel)
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t v = 0; v < nx; ++v) do_row(dx + (o * nx + v) * inner, dout + o * n * inner, v);
+#pragma omp parallel if (parallel)
+  {
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t v = 0; v < nx; ++v) do_row(dx + (o * nx + v) * inner, dout + o * n * inner, v);
+    if (stream) stream_fence();
+  }
 }
 
 template <typename T>
