@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,12 +79,13 @@ int main(int argc, char** argv) {
   const double fwd_bytes = 2.0 * N * D * 4, bwd_bytes = (double(N) + V) * D * 4;
   std::printf("embedding V=%lld D=%lld ids=%lld threads=%d reps=%d (median)\n", (long long)V,
               (long long)D, (long long)N, num_threads(), reps);
-  std::printf("seekforge  fwd %8.3f ms (%5.1f GB/s)  bwd %8.3f ms (%5.1f GB/s)  total %8.3f ms "
-              "(%5.1f GB/s)\n",
-              f, fwd_bytes / f / 1e6, b, bwd_bytes / b / 1e6, t, (fwd_bytes + bwd_bytes) / t / 1e6);
+  std::printf(
+      "seekforge  fwd %8.3f ms (%5.1f GB/s)  bwd %8.3f ms (%5.1f GB/s)  total %8.3f ms "
+      "(%5.1f GB/s)\n",
+      f, fwd_bytes / f / 1e6, b, bwd_bytes / b / 1e6, t, (fwd_bytes + bwd_bytes) / t / 1e6);
 
-  std::printf("memcpy     %8.3f ms for %.0f MB read + written (%5.1f GB/s): the roofline now\n",
-              m, fwd_bytes / 1e6, fwd_bytes / m / 1e6);
+  std::printf("memcpy     %8.3f ms for %.0f MB read + written (%5.1f GB/s): the roofline now\n", m,
+              fwd_bytes / 1e6, fwd_bytes / m / 1e6);
 
   // The PyTorch side, same sizes and threads.
   std::string dir = __FILE__;
@@ -95,10 +96,10 @@ int main(int argc, char** argv) {
   FILE* p = popen(cmd.c_str(), "r");
   double tf = 0, tb = 0, tt = 0;
   if (p != nullptr && std::fscanf(p, "torch %lf %lf %lf", &tf, &tb, &tt) == 3) {
-    std::printf("pytorch    fwd %8.3f ms (%5.1f GB/s)  bwd %8.3f ms (%5.1f GB/s)  total %8.3f ms "
-                "(%5.1f GB/s)\n",
-                tf, fwd_bytes / tf / 1e6, tb, bwd_bytes / tb / 1e6, tt,
-                (fwd_bytes + bwd_bytes) / tt / 1e6);
+    std::printf(
+        "pytorch    fwd %8.3f ms (%5.1f GB/s)  bwd %8.3f ms (%5.1f GB/s)  total %8.3f ms "
+        "(%5.1f GB/s)\n",
+        tf, fwd_bytes / tf / 1e6, tb, bwd_bytes / tb / 1e6, tt, (fwd_bytes + bwd_bytes) / tt / 1e6);
     std::printf("speedup vs pytorch: fwd %.2fx  bwd %.2fx  total %.2fx\n", tf / f, tb / b, tt / t);
   } else {
     std::printf("pytorch: not available\n");

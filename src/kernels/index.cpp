@@ -13,7 +13,7 @@
 namespace seekforge::kernels {
 
 namespace {
-constexpr int64_t kInnerChunk = 64;  // columns per task when parallelising over inner
+constexpr int64_t kInnerChunk = 64;      // columns per task when parallelising over inner
 constexpr int64_t kParallelMin = 32768;  // below this many elements one thread is faster
 // Outputs larger than this (bytes) are written with streaming stores: they cannot stay in cache
 // anyway, and a streaming store skips the read-for-ownership of each destination line, which
@@ -66,8 +66,8 @@ void gather_forward(T* out, const T* x, const int64_t* idx, int64_t outer, int64
 }
 
 template <typename T>
-void gather_backward(T* dx, const T* dout, const int64_t* idx, int64_t outer, int64_t nx,
-                     int64_t n, int64_t inner) {
+void gather_backward(T* dx, const T* dout, const int64_t* idx, int64_t outer, int64_t nx, int64_t n,
+                     int64_t inner) {
   // Each (o, column chunk) belongs to one task and walks j in order: no two tasks write the
   // same element, and every element's sum has a fixed order.
   const int64_t chunks = (inner + kInnerChunk - 1) / kInnerChunk;
@@ -171,7 +171,10 @@ void index_select_backward(T* dx, const T* dout, const int64_t* offsets, const i
         int64_t lo = 0, hi = nx;  // first v with cost(v) >= target
         while (lo < hi) {
           const int64_t mid = (lo + hi) / 2;
-          if (cost(mid) < target) lo = mid + 1; else hi = mid;
+          if (cost(mid) < target)
+            lo = mid + 1;
+          else
+            hi = mid;
         }
         return lo;
       };
@@ -288,24 +291,25 @@ void dropout_apply(T* out, const T* x, const uint8_t* mask, int64_t n, T scale) 
   for (int64_t i = 0; i < n; ++i) out[i] = mask[i] ? x[i] * scale : T(0);
 }
 
-#define SF_INSTANTIATE(T)                                                                       \
-  template void gather_forward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t,        \
-                                  int64_t);                                                     \
-  template void gather_backward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t,       \
-                                   int64_t);                                                    \
-  template void index_select_forward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t,  \
-                                        int64_t);                                               \
+#define SF_INSTANTIATE(T)                                                                        \
+  template void gather_forward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t,       \
+                                  int64_t);                                                      \
+  template void gather_backward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t,      \
+                                   int64_t);                                                     \
+  template void index_select_forward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t, \
+                                        int64_t);                                                \
   template void index_select_backward<T>(T*, const T*, const int64_t*, const int64_t*, int64_t,  \
-                                         int64_t, int64_t, int64_t, bool);                      \
-  template void index_select_backward_naive<T>(T*, const T*, const int64_t*, int64_t, int64_t,    \
-                                               int64_t, int64_t);                               \
-  template void topk_forward<T>(T*, int64_t*, const T*, int64_t*, int64_t, int64_t, int64_t,      \
-                                bool);                                                          \
-  template void cumsum_forward<T>(T*, const T*, int64_t, int64_t, int64_t, bool);                 \
-  template void where_forward<T>(T*, const uint8_t*, const T*, const T*,                          \
-                                 const std::vector<int64_t>&, const std::vector<int64_t>&,      \
-                                 const std::vector<int64_t>&, const std::vector<int64_t>&);     \
-  template void dropout_forward<T>(T*, uint8_t*, const T*, int64_t, uint64_t, uint64_t, double, T); \
+                                         int64_t, int64_t, int64_t, bool);                       \
+  template void index_select_backward_naive<T>(T*, const T*, const int64_t*, int64_t, int64_t,   \
+                                               int64_t, int64_t);                                \
+  template void topk_forward<T>(T*, int64_t*, const T*, int64_t*, int64_t, int64_t, int64_t,     \
+                                bool);                                                           \
+  template void cumsum_forward<T>(T*, const T*, int64_t, int64_t, int64_t, bool);                \
+  template void where_forward<T>(T*, const uint8_t*, const T*, const T*,                         \
+                                 const std::vector<int64_t>&, const std::vector<int64_t>&,       \
+                                 const std::vector<int64_t>&, const std::vector<int64_t>&);      \
+  template void dropout_forward<T>(T*, uint8_t*, const T*, int64_t, uint64_t, uint64_t, double,  \
+                                   T);                                                           \
   template void dropout_apply<T>(T*, const T*, const uint8_t*, int64_t, T);
 
 SF_INSTANTIATE(float)
