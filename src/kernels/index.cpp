@@ -272,16 +272,84 @@ void where_forward(T* out, const uint8_t* cond, const T* a, const T* b,
   }
 }
 
+namespace {
+// Philox-4x32-10 (as core/rng.cpp's philox4x32) on kLanes consecutive counters at once; word 0
+// of each result goes to r0. A scalar loop costs ~30 ns per element, which made dropout 10x
+// slower than a pass over memory; 16 lanes per AVX-512 register bring it to a few ns.
+constexpr int kLanes = 64;
+constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+
+#ifdef __AVX512F__
+// hi and lo 32-bit halves of a * m for 16 lanes of 32 bits. (The maskz forms with a full mask
+// are the plain instructions; they avoid GCC 12's false "uninitialised" warning on the
+// unmasked intrinsics.)
+inline void mulhilo16(__m512i a, __m512i m, __m512i& hi, __m512i& lo) {
+  constexpr __mmask8 kAll = 0xFF;
+  const __m512i even = _mm512_maskz_mul_epu32(kAll, a, m);  // lanes 0, 2, ...
+  const __m512i odd = _mm512_maskz_mul_epu32(kAll, _mm512_maskz_srli_epi64(kAll, a, 32), m);
+  hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(kAll, even, 32), odd);
+  lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(kAll, odd, 32));
+}
+
+inline void philox_word0(uint32_t* __restrict r0, uint64_t first, uint64_t key) {
+  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kM0));
+  const __m512i m1 = _mm512_set1_epi32(static_cast<int>(kM1));
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (int g = 0; g < kLanes; g += 16) {
+    // Counters first + g + l: 64-bit, split into c0 (low) and c1 (high) words.
+    const uint64_t base = first + static_cast<uint64_t>(g);
+    __m512i c0 =
+        _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(base))), lane);
+    // Carry into the high word where the low word wrapped (c0 < low(base)).
+    const __mmask16 carry = _mm512_cmplt_epu32_mask(
+        c0, _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(base))));
+    __m512i c1 = _mm512_mask_add_epi32(_mm512_set1_epi32(static_cast<int>(base >> 32)), carry,
+                                       _mm512_set1_epi32(static_cast<int>(base >> 32)),
+                                       _mm512_set1_epi32(1));
+    __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
+    uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
+    for (int round = 0; round < 10; ++round) {
+      __m512i hi0, lo0, hi1, lo1;
+      mulhilo16(c0, m0, hi0, lo0);
+      mulhilo16(c2, m1, hi1, lo1);
+      c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
+      c1 = lo1;
+      c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
+      c3 = lo0;
+      k0 += kW0;
+      k1 += kW1;
+    }
+    _mm512_storeu_si512(r0 + g, c0);
+  }
+}
+#else
+inline void philox_word0(uint32_t* __restrict r0, uint64_t first, uint64_t key) {
+  for (int l = 0; l < kLanes; ++l) r0[l] = philox4x32(first + static_cast<uint64_t>(l), 0, key)[0];
+}
+#endif
+}  // namespace
+
 template <typename T>
 void dropout_forward(T* out, uint8_t* mask, const T* x, int64_t n, uint64_t seed,
                      uint64_t first_counter, double p, T scale) {
+  // u = (r0 >> 8) * 2^-24 is exact in float; u < p  <=>  (r0 >> 8) < p * 2^24, so compare
+  // integers: keep when (r0 >> 8) >= ceil(p * 2^24).
+  const double scaled = p * 16777216.0;
+  const uint64_t threshold = static_cast<uint64_t>(std::ceil(scaled));
+  const int64_t blocks = (n + kLanes - 1) / kLanes;
 #pragma omp parallel for schedule(static) if (n > kParallelMin / 8)
-  for (int64_t i = 0; i < n; ++i) {
-    const auto r = philox4x32(first_counter + static_cast<uint64_t>(i), 0, seed);
-    const double u = static_cast<double>(static_cast<float>(r[0] >> 8) * 0x1.0p-24f);
-    const uint8_t keep = u >= p ? 1 : 0;
-    mask[i] = keep;
-    out[i] = keep ? x[i] * scale : T(0);
+  for (int64_t b = 0; b < blocks; ++b) {
+    alignas(64) uint32_t r0[kLanes];
+    const int64_t i0 = b * kLanes;
+    philox_word0(r0, first_counter + static_cast<uint64_t>(i0), seed);
+    const int64_t len = std::min<int64_t>(kLanes, n - i0);
+#pragma omp simd
+    for (int64_t l = 0; l < len; ++l) {
+      const uint8_t keep = (r0[l] >> 8) >= threshold ? 1 : 0;
+      mask[i0 + l] = keep;
+      out[i0 + l] = keep ? x[i0 + l] * scale : T(0);
+    }
   }
 }
 
