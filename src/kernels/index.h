@@ -26,8 +26,8 @@ void gather_forward(T* out, const T* x, const int64_t* idx, int64_t outer, int64
 // dx [outer, nx, inner] += scatter of dout [outer, n, inner] through idx [outer, n, inner]:
 // dx[o, idx[o, j, i], i] += dout[o, j, i]   (also scatter_add's forward)
 template <typename T>
-void gather_backward(T* dx, const T* dout, const int64_t* idx, int64_t outer, int64_t nx,
-                     int64_t n, int64_t inner);
+void gather_backward(T* dx, const T* dout, const int64_t* idx, int64_t outer, int64_t nx, int64_t n,
+                     int64_t inner);
 
 // out [outer, n, inner], x [outer, nx, inner], idx [n] in [0, nx):
 // out[o, j, :] = x[o, idx[j], :]   (embedding: outer = 1, nx = V, inner = D)

@@ -29,9 +29,9 @@ void check_mask(const Tensor& t, const char* op, const char* what) {
 // dim in [-ndim, ndim) (0-d tensors take -1 and 0, as in PyTorch) -> [0, ndim).
 int64_t op_dim(int64_t dim, int64_t ndim, const char* op, const Tensor& x) {
   const int64_t lim = std::max<int64_t>(ndim, 1);
-  SF_CHECK(dim >= -lim && dim < lim) << op << ": dim " << dim << " is out of range for "
-                                     << x.describe() << " (expected " << -lim << " to "
-                                     << lim - 1 << ")";
+  SF_CHECK(dim >= -lim && dim < lim)
+      << op << ": dim " << dim << " is out of range for " << x.describe() << " (expected " << -lim
+      << " to " << lim - 1 << ")";
   return dim < 0 ? dim + lim : dim;
 }
 
@@ -50,16 +50,15 @@ Tensor as_index(const Tensor& index, const char* op) {
 
 // Every value of `idx` (contiguous i64) in [0, limit), else an error naming the op, the first
 // bad value and the indexed tensor's shape.
-void check_indices(const Tensor& idx, int64_t limit, const char* op, int64_t dim,
-                   const Tensor& x) {
+void check_indices(const Tensor& idx, int64_t limit, const char* op, int64_t dim, const Tensor& x) {
   const int64_t* p = idx.data<int64_t>();
   const int64_t n = idx.numel();
   int64_t bad = n;
 #pragma omp parallel for reduction(min : bad) schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i)
     if (static_cast<uint64_t>(p[i]) >= static_cast<uint64_t>(limit)) bad = std::min(bad, i);
-  SF_CHECK(bad == n) << op << ": index " << p[bad] << " is out of bounds for dim " << dim
-                     << " of " << x.describe() << " (size " << limit << ")";
+  SF_CHECK(bad == n) << op << ": index " << p[bad] << " is out of bounds for dim " << dim << " of "
+                     << x.describe() << " (size " << limit << ")";
 }
 
 int64_t prod(const Shape& s, int64_t begin, int64_t end) {
@@ -190,8 +189,8 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
                                  << x.describe();
   for (int64_t k = 0; k < x.dim(); ++k)
     SF_CHECK(k == d || idx.size(k) <= x.size(k))
-        << "gather: index " << idx.describe() << " is larger than " << x.describe()
-        << " in dim " << k;
+        << "gather: index " << idx.describe() << " is larger than " << x.describe() << " in dim "
+        << k;
   check_indices(idx, x.size(d), "gather", d, x);
   Tensor out = gather_raw(x, d, idx);
   record("GatherBackward", {&out}, {x}, {idx},
@@ -205,8 +204,8 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
   check_float(x, "scatter_add", "input");
   check_float(src, "scatter_add", "src");
   check_rank(x, "scatter_add");
-  SF_CHECK(x.dtype() == src.dtype()) << "scatter_add: dtypes differ: " << x.describe() << " and "
-                                     << src.describe();
+  SF_CHECK(x.dtype() == src.dtype())
+      << "scatter_add: dtypes differ: " << x.describe() << " and " << src.describe();
   const int64_t d = op_dim(dim, x.dim(), "scatter_add", x);
   Tensor idx = as_index(index, "scatter_add");
   SF_CHECK(idx.dim() == x.dim() && src.dim() == x.dim())
@@ -220,20 +219,20 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
   Tensor out = x.clone();
   scatter_add_into(out, d, idx, narrow_to(src, idx.shape(), -1).contiguous());
   const bool gx = x.requires_grad(), gs = src.requires_grad();
-  record("ScatterAddBackward", {&out}, {x, src}, {idx},
-         [d, gx, gs, src_shape = src.shape()](const std::vector<Tensor>& s,
-                                              std::vector<Tensor>& g) {
-           Tensor dsrc;
-           if (gs) {
-             dsrc = gather_raw(g[0], d, s[0]);
-             if (dsrc.shape() != src_shape) {
-               Tensor z = zeros(src_shape, dsrc.dtype());
-               narrow_to(z, dsrc.shape(), -1).copy_(dsrc);
-               dsrc = z;
-             }
-           }
-           return std::vector{gx ? g[0] : Tensor(), dsrc};
-         });
+  record(
+      "ScatterAddBackward", {&out}, {x, src}, {idx},
+      [d, gx, gs, src_shape = src.shape()](const std::vector<Tensor>& s, std::vector<Tensor>& g) {
+        Tensor dsrc;
+        if (gs) {
+          dsrc = gather_raw(g[0], d, s[0]);
+          if (dsrc.shape() != src_shape) {
+            Tensor z = zeros(src_shape, dsrc.dtype());
+            narrow_to(z, dsrc.shape(), -1).copy_(dsrc);
+            dsrc = z;
+          }
+        }
+        return std::vector{gx ? g[0] : Tensor(), dsrc};
+      });
   return out;
 }
 
@@ -256,8 +255,8 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
   check_float(x, "index_add", "input");
   check_float(src, "index_add", "src");
   check_rank(x, "index_add");
-  SF_CHECK(x.dtype() == src.dtype()) << "index_add: dtypes differ: " << x.describe() << " and "
-                                     << src.describe();
+  SF_CHECK(x.dtype() == src.dtype())
+      << "index_add: dtypes differ: " << x.describe() << " and " << src.describe();
   const int64_t d = op_dim(dim, x.dim(), "index_add", x);
   Tensor idx = as_index(index, "index_add");
   SF_CHECK(idx.dim() <= 1) << "index_add: index must be 0-d or 1-d, got " << idx.describe();
@@ -270,10 +269,11 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
   Tensor out = x.clone();
   if (out.numel() > 0) index_add_into(out, d, idx, src.contiguous(), /*assign=*/false);
   const bool gx = x.requires_grad(), gs = src.requires_grad();
-  record("IndexAddBackward", {&out}, {x, src}, {idx},
-         [d, gx, gs](const std::vector<Tensor>& s, std::vector<Tensor>& g) {
-           return std::vector{gx ? g[0] : Tensor(), gs ? index_select_raw(g[0], d, s[0]) : Tensor()};
-         });
+  record(
+      "IndexAddBackward", {&out}, {x, src}, {idx},
+      [d, gx, gs](const std::vector<Tensor>& s, std::vector<Tensor>& g) {
+        return std::vector{gx ? g[0] : Tensor(), gs ? index_select_raw(g[0], d, s[0]) : Tensor()};
+      });
   return out;
 }
 
@@ -335,8 +335,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_mask(cond, "where", "condition");
   check_float(a, "where", "a");
   check_float(b, "where", "b");
-  SF_CHECK(a.dtype() == b.dtype()) << "where: dtypes differ: " << a.describe() << " and "
-                                   << b.describe();
+  SF_CHECK(a.dtype() == b.dtype())
+      << "where: dtypes differ: " << a.describe() << " and " << b.describe();
   Shape shape;
   try {
     shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape()), b.shape());

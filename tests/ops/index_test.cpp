@@ -9,6 +9,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <tuple>
 
 #include "core/threads.h"
 #include "kernels/index.h"
@@ -131,10 +132,16 @@ TEST(IndexGrad, Dropout) {
 }
 
 TEST(IndexGrad, ConcatSplitStack) {
-  expect_gradcheck([](const auto& in) { return ops::concat({in[0], in[1], in[2]}, 1); },
-                   {rand_leaf({2, 3}, 30), rand_leaf({2, 1}, 31), rand_leaf_transposed({2, 4}, 32)});
-  expect_gradcheck([](const auto& in) { return ops::concat({in[0], in[1]}, 0); },
-                   {rand_leaf({1, 3}, 33), rand_leaf({2, 3}, 34)});
+  expect_gradcheck(
+      [](const auto& in) {
+        return ops::concat({in[0], in[1], in[2]}, 1);
+      },
+      {rand_leaf({2, 3}, 30), rand_leaf({2, 1}, 31), rand_leaf_transposed({2, 4}, 32)});
+  expect_gradcheck(
+      [](const auto& in) {
+        return ops::concat({in[0], in[1]}, 0);
+      },
+      {rand_leaf({1, 3}, 33), rand_leaf({2, 3}, 34)});
   // The middle piece is unused: its gradient never flows and must come back as zeros.
   expect_gradcheck(
       [](const auto& in) {
@@ -142,10 +149,16 @@ TEST(IndexGrad, ConcatSplitStack) {
         return ops::concat({ops::mul(p[0], 2.0), p[2]}, 0);
       },
       {rand_leaf_transposed({5, 3}, 35)});
-  expect_gradcheck([](const auto& in) { return ops::stack({in[0], in[1], in[2]}, 1); },
-                   {rand_leaf({2, 3}, 36), rand_leaf_transposed({2, 3}, 37), rand_leaf({2, 3}, 38)});
-  expect_gradcheck([](const auto& in) { return ops::stack({in[0], in[1]}, -1); },
-                   {rand_leaf({3}, 39), rand_leaf({3}, 40)});
+  expect_gradcheck(
+      [](const auto& in) {
+        return ops::stack({in[0], in[1], in[2]}, 1);
+      },
+      {rand_leaf({2, 3}, 36), rand_leaf_transposed({2, 3}, 37), rand_leaf({2, 3}, 38)});
+  expect_gradcheck(
+      [](const auto& in) {
+        return ops::stack({in[0], in[1]}, -1);
+      },
+      {rand_leaf({3}, 39), rand_leaf({3}, 40)});
 }
 
 // ---- values ----
@@ -202,8 +215,8 @@ TEST(Index, WhereMaskedFillCumsumValues) {
   Tensor w = ops::where(c, from_vector({1, 2, 3}, {3}), scalar_tensor(-1));
   EXPECT_EQ(w.shape(), (Shape{2, 3}));
   EXPECT_EQ(w.to_vector_f32(), (std::vector<float>{1, 2, 3, -1, -1, -1}));
-  Tensor m = ops::masked_fill(from_vector({1, 2, 3, 4}, {2, 2}), from_vector({0, 1}, {2}, DType::u8),
-                              -INFINITY);
+  Tensor m = ops::masked_fill(from_vector({1, 2, 3, 4}, {2, 2}),
+                              from_vector({0, 1}, {2}, DType::u8), -INFINITY);
   EXPECT_EQ(m.to_vector_f32(), (std::vector<float>{1, -INFINITY, 3, -INFINITY}));
   Tensor x = from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
   EXPECT_EQ(ops::cumsum(x, 1).to_vector_f32(), (std::vector<float>{1, 3, 6, 4, 9, 15}));
@@ -247,6 +260,25 @@ TEST(Index, GroupedBackwardMatchesNaiveBitwise) {
   }
 }
 
+// The embedding gradient (grouped kernel writing rows, streaming stores when the table is
+// large) against the naive kernel, bitwise: small odd D, and a table above the streaming size.
+TEST(Index, EmbeddingGradMatchesNaiveBitwise) {
+  for (auto [V, D, n] : {std::tuple<int64_t, int64_t, int64_t>{53, 19, 700}, {4096, 640, 3000}}) {
+    Generator gen(21);
+    Tensor w = zeros({V, D});
+    w.set_requires_grad(true);
+    std::vector<int64_t> v(n);
+    for (int64_t j = 0; j < n; ++j) v[j] = (j * 7919 + j / 3) % (j % 4 == 0 ? 5 : V);
+    Tensor out = ops::embedding(w, ids(v));
+    Tensor g = randn(out.shape(), DType::f32, &gen);
+    out.backward(g);
+    Tensor naive = zeros({V, D});
+    kernels::index_select_backward_naive(naive.data<float>(), g.data<float>(),
+                                         ids(v).data<int64_t>(), 1, V, n, D);
+    EXPECT_EQ(w.grad().to_vector_f32(), naive.to_vector_f32()) << "V " << V << " D " << D;
+  }
+}
+
 // Embedding backward at a size that runs in parallel, with Zipf-like repeated ids.
 std::vector<float> embedding_grad(int threads) {
   const int prev = num_threads();
@@ -255,7 +287,8 @@ std::vector<float> embedding_grad(int threads) {
   Tensor w = randn({1000, 96}, DType::f32, &gen);
   w.set_requires_grad(true);
   std::vector<int64_t> v(4096);
-  for (size_t j = 0; j < v.size(); ++j) v[j] = static_cast<int64_t>((j * 2654435761u) % 997) % (1 + j % 50);
+  for (size_t j = 0; j < v.size(); ++j)
+    v[j] = static_cast<int64_t>((j * 2654435761u) % 997) % (1 + j % 50);
   Tensor out = ops::embedding(w, ids(v, {64, 64}));
   out.backward(randn(out.shape(), DType::f32, &gen));
   set_num_threads(prev);
@@ -343,28 +376,47 @@ TEST(Dropout, IdentityCasesAndBackwardMask) {
 
 TEST(Index, BadInputsNameTheOp) {
   Tensor x = zeros({2, 5});
-  expect_error([&] { ops::gather(x, 1, ids({0, 5}, {1, 2})); },
-               {"gather: index 5 is out of bounds for dim 1", "[2, 5]"});
+  expect_error(
+      [&] {
+        ops::gather(x, 1, ids({0, 5}, {1, 2}));
+      },
+      {"gather: index 5 is out of bounds for dim 1", "[2, 5]"});
   expect_error([&] { ops::gather(x, 1, ids({-1}, {1, 1})); }, {"gather: index -1", "[2, 5]"});
   expect_error([&] { ops::gather(x, 2, ids({0}, {1, 1})); }, {"gather: dim 2"});
   expect_error([&] { ops::gather(x, 1, zeros({1, 1})); }, {"gather: index must be i64"});
   expect_error([&] { ops::gather(x, 1, ids({0})); }, {"gather: index", "rank"});
   expect_error([&] { ops::gather(zeros({2}, DType::i64), 0, ids({0})); }, {"gather: input"});
-  expect_error([&] { ops::scatter_add(x, 0, ids({2}, {1, 1}), zeros({1, 1})); },
-               {"scatter_add: index 2", "[2, 5]"});
-  expect_error([&] { ops::scatter_add(x, 0, ids({0, 0}, {1, 2}), zeros({1, 1})); },
-               {"scatter_add:", "larger than src"});
-  expect_error([&] { ops::scatter_add(x, 0, ids({0}, {1, 1}), zeros({1, 1}, DType::f64)); },
-               {"scatter_add: dtypes differ"});
+  expect_error(
+      [&] {
+        ops::scatter_add(x, 0, ids({2}, {1, 1}), zeros({1, 1}));
+      },
+      {"scatter_add: index 2", "[2, 5]"});
+  expect_error(
+      [&] {
+        ops::scatter_add(x, 0, ids({0, 0}, {1, 2}), zeros({1, 1}));
+      },
+      {"scatter_add:", "larger than src"});
+  expect_error(
+      [&] {
+        ops::scatter_add(x, 0, ids({0}, {1, 1}), zeros({1, 1}, DType::f64));
+      },
+      {"scatter_add: dtypes differ"});
   expect_error([&] { ops::index_select(x, 0, ids({0, 2})); }, {"index_select: index 2", "[2, 5]"});
   expect_error([&] { ops::index_select(x, -3, ids({0})); }, {"index_select: dim -3"});
   expect_error([&] { ops::index_select(x, 0, ids({0}, {1, 1})); }, {"index_select: index must be"});
-  expect_error([&] { ops::index_add(x, 1, ids({0, 1}), zeros({2, 3})); },
-               {"index_add: src", "[2, 2]"});
+  expect_error(
+      [&] {
+        ops::index_add(x, 1, ids({0, 1}), zeros({2, 3}));
+      },
+      {"index_add: src", "[2, 2]"});
   expect_error([&] { ops::index_add(x, 1, ids({7}), zeros({2, 1})); }, {"index_add: index 7"});
-  expect_error([&] { ops::embedding(zeros({10, 4}), ids({3, 10, 2})); },
-               {"embedding: index 10", "[10, 4]"});
-  expect_error([&] { ops::embedding(zeros({10}), ids({3})); }, {"embedding: weight must be [V, D]"});
+  expect_error(
+      [&] {
+        ops::embedding(zeros({10, 4}), ids({3, 10, 2}));
+      },
+      {"embedding: index 10", "[10, 4]"});
+  expect_error([&] { ops::embedding(zeros({10}), ids({3})); },
+               {"embedding: weight must be [V, D]"});
   expect_error([&] { ops::embedding(zeros({10, 4}), zeros({3})); }, {"embedding: index must be"});
   expect_error([&] { ops::topk(x, 6, 1); }, {"topk: k = 6", "[2, 5]"});
   expect_error([&] { ops::topk(x, 1, 2); }, {"topk: dim 2"});
@@ -373,8 +425,11 @@ TEST(Index, BadInputsNameTheOp) {
                {"where: shapes [3], [2, 5] and [2, 5]"});
   expect_error([&] { ops::where(zeros({5}, DType::boolean), x, zeros({5}, DType::f64)); },
                {"where: dtypes differ"});
-  expect_error([&] { ops::masked_fill(zeros({5}), zeros({2, 5}, DType::boolean), 1); },
-               {"masked_fill: mask", "cannot be broadcast"});
+  expect_error(
+      [&] {
+        ops::masked_fill(zeros({5}), zeros({2, 5}, DType::boolean), 1);
+      },
+      {"masked_fill: mask", "cannot be broadcast"});
   expect_error([&] { ops::cumsum(x, 2); }, {"cumsum: dim 2"});
   expect_error([&] { ops::dropout(x, 1.5, true); }, {"dropout: p must be in [0, 1]"});
   expect_error([&] { ops::concat({x, zeros({3, 4})}, 0); }, {"concat: tensor 1", "[3, 4]"});
