@@ -94,6 +94,7 @@ OUT_DIR = os.path.join(HERE, "fixtures")
 
 torch.set_num_threads(2)
 
+
 def f32(rng, *shape, scale=1.0):
     """float64 normal draws rounded to float32."""
     return (rng.standard_normal(shape) * scale).astype(np.float32)
