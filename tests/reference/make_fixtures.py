@@ -5,8 +5,8 @@ Run:  /usr/bin/python3 tests/reference/make_fixtures.py      (Debian python3-tor
 Out:  tests/reference/fixtures/*.safetensors                  (committed; ~250 KB in all)
 
 This script is for generating test data only; nothing in seekforge imports it or torch. The
-files are written by the small safetensors writer in st_io.py (struct + json), not by the safetensors
-package. Everything is seeded: numpy.random.default_rng(SEED + fixture index).
+files are written by the small safetensors writer in st_io.py (struct + json), not by the
+safetensors package. Everything is seeded: numpy.random.default_rng(SEED + fixture index).
 
 Precision (the same for every fixture):
   - Inputs, including the upstream gradient `dout` and the AdamW gradients, are drawn in
