@@ -5,8 +5,8 @@ Run:  /usr/bin/python3 tests/reference/make_fixtures.py      (Debian python3-tor
 Out:  tests/reference/fixtures/*.safetensors                  (committed; ~250 KB in all)
 
 This script is for generating test data only; nothing in seekforge imports it or torch. The
-files are written by the small safetensors writer below (struct + json), not by the safetensors
-package. Everything is seeded: numpy.random.default_rng(SEED + fixture index).
+files are written by the small safetensors writer in st_io.py (struct + json), not by the
+safetensors package. Everything is seeded: numpy.random.default_rng(SEED + fixture index).
 
 Precision (the same for every fixture):
   - Inputs, including the upstream gradient `dout` and the AdamW gradients, are drawn in
@@ -78,85 +78,21 @@ Every file's __metadata__ (all values strings) holds "fixture", "seed", "inputs_
              p <- p - (lr / (1 - beta1^s)) * m / (sqrt(v) / sqrt(1 - beta2^s) + eps)
 """
 
-import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from st_io import read_safetensors, write_safetensors
+
 SEED = 20261122
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_DIR = os.path.join(HERE, "fixtures")
 
 torch.set_num_threads(2)
-
-_DTYPES = {  # numpy dtype -> (safetensors name, itemsize)
-    np.dtype(np.float32): "F32",
-    np.dtype(np.float64): "F64",
-    np.dtype(np.int64): "I64",
-    np.dtype(np.int32): "I32",
-    np.dtype(np.uint8): "U8",
-}
-
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, numpy array) in header order; metadata: dict str -> str.
-
-    Same layout rules as the C++ writer: header padded with spaces to 8 bytes, data stored by
-    decreasing element size so every tensor is aligned, no holes. Written atomically.
-    """
-    arrays = []
-    for name, a in tensors:
-        a = np.asarray(a)
-        if not a.flags.c_contiguous:  # (np.ascontiguousarray would turn a scalar into [1])
-            a = a.copy(order="C")
-        assert a.dtype in _DTYPES, (name, a.dtype)
-        arrays.append((name, a.astype(a.dtype.newbyteorder("<"), copy=False)))
-    order = sorted(range(len(arrays)), key=lambda i: -arrays[i][1].dtype.itemsize)  # stable
-    offsets, cursor = {}, 0
-    for i in order:
-        n = arrays[i][1].nbytes
-        offsets[i] = (cursor, cursor + n)
-        cursor += n
-    header = {}
-    if metadata:
-        assert all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
-        header["__metadata__"] = metadata
-    for i, (name, a) in enumerate(arrays):
-        header[name] = {"dtype": _DTYPES[a.dtype], "shape": list(a.shape),
-                        "data_offsets": list(offsets[i])}
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for i in order:
-            f.write(arrays[i][1].tobytes())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def read_safetensors(path):
-    """Reads back what write_safetensors wrote (checks the files before they are committed)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    names = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32,
-             "U8": np.uint8}
-    out = {}
-    for name, e in header.items():
-        b, end = e["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + b:8 + n + end], dtype=names[e["dtype"]]).reshape(
-            e["shape"])
-    return out, meta
 
 
 def f32(rng, *shape, scale=1.0):
