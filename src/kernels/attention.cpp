@@ -161,17 +161,6 @@ void exp_inplace(T* x, int64_t n) {
   for (int64_t j = 0; j < n; ++j) x[j] = std::exp(x[j]);
 }
 
-#if defined(__AVX512F__)
-template <>
-void exp_inplace<float>(float* x, int64_t n) {
-  for (int64_t j = 0; j < n; j += 16) {
-    const int64_t left = n - j;
-    const __mmask16 mk =
-        left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
-    _mm512_mask_storeu_ps(x + j, mk, exp_f32x16(_mm512_maskz_loadu_ps(mk, x + j)));
-  }
-}
-#endif
 
 // Copies rows [nk x D] (row stride ld) into Dt [D x kBk], transposed; columns nk.. are zero so
 // that every S row can be computed as full vectors.
@@ -188,6 +177,125 @@ void pack_transposed(T* Dt, const T* rows, int64_t ld, int64_t nk, int64_t D) {
 inline bool key_visible(int64_t jj, int64_t p, int64_t window, const uint8_t* keep) {
   return jj <= p && (window == 0 || jj > p - window) && (keep == nullptr || keep[jj] != 0);
 }
+
+// Bit j of the result: key j0 + j is allowed by key_keep (j < nk). All nk bits without a mask.
+inline uint32_t keep_bits(const uint8_t* keep, int64_t j0, int64_t nk) {
+  if (keep == nullptr) return static_cast<uint32_t>((uint64_t(1) << nk) - 1);
+  uint32_t bits = 0;
+  for (int64_t j = 0; j < nk; ++j) bits |= uint32_t(keep[j0 + j] != 0) << j;
+  return bits;
+}
+
+// Bit j of the result: key j0 + j (j < nk) is visible from a query at position p: causal,
+// window, and the tile's keep bits.
+inline uint32_t row_bits(int64_t p, int64_t j0, int64_t nk, int64_t window, uint32_t keep) {
+  const int64_t hi = std::min(nk - 1, p - j0);
+  const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1 - j0) : 0;
+  if (hi < lo) return 0;
+  const uint64_t range = ((uint64_t(2) << hi) - 1) & ~((uint64_t(1) << lo) - 1);
+  return static_cast<uint32_t>(range) & keep;
+}
+
+// Forward, one row of a tile: turns the raw scores srow[0..kBk) into unnormalised
+// probabilities exp(s*scale - m_new) under the row's running maximum m (bits: visible keys;
+// others get 0), and updates m and the running sum l. Returns the factor exp(m_old - m_new)
+// by which the row's output accumulator must be rescaled.
+template <typename T>
+T softmax_row(T* srow, uint32_t bits, T scale, T& m, T& l) {
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  T mx = neg_inf;
+  for (int64_t j = 0; j < kBk; ++j) {
+    srow[j] = (bits >> j) & 1u ? srow[j] * scale : neg_inf;
+    mx = std::max(mx, srow[j]);
+  }
+  const T m_new = std::max(m, mx);
+  if (m_new == neg_inf) {  // nothing visible yet for this row
+    std::fill(srow, srow + kBk, T(0));
+    return T(1);
+  }
+  for (int64_t j = 0; j < kBk; ++j) srow[j] -= m_new;
+  exp_inplace(srow, kBk);
+  T sum = 0;
+  for (int64_t j = 0; j < kBk; ++j) sum += srow[j];
+  const T corr = std::exp(m - m_new);  // exp(-inf) = 0 on the first visible tile
+  l = l * corr + sum;
+  m = m_new;
+  return corr;
+}
+
+// Backward, one row of a tile: prow holds raw scores, dsrow holds dP = dout V^T. Leaves
+// P = exp(s*scale - lse) (0 where hidden) in prow and dS = P (dP - D) scale in dsrow.
+template <typename T>
+void grad_row(T* prow, T* dsrow, uint32_t bits, T scale, T lse, T D) {
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < kBk; ++j) prow[j] = (bits >> j) & 1u ? prow[j] * scale - lse : neg_inf;
+  exp_inplace(prow, kBk);
+  for (int64_t j = 0; j < kBk; ++j) dsrow[j] = prow[j] * (dsrow[j] - D) * scale;
+}
+
+#if defined(__AVX512F__)
+static_assert(kBk == 32, "the float row kernels hold a tile row in two vectors");
+
+inline float hmax_f32(__m512 x) {
+  // Max over the lanes by folding halves.
+  __m256 h = _mm256_max_ps(_mm512_maskz_extractf32x8_ps(0xFF, x, 0), _mm512_maskz_extractf32x8_ps(0xFF, x, 1));
+  __m128 f = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  f = _mm_max_ps(f, _mm_movehl_ps(f, f));
+  f = _mm_max_ss(f, _mm_movehdup_ps(f));
+  return _mm_cvtss_f32(f);
+}
+
+inline float hsum_f32(__m512 x) {
+  __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, x, 0), _mm512_maskz_extractf32x8_ps(0xFF, x, 1));
+  __m128 f = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  f = _mm_add_ps(f, _mm_movehl_ps(f, f));
+  f = _mm_add_ss(f, _mm_movehdup_ps(f));
+  return _mm_cvtss_f32(f);
+}
+
+template <>
+float softmax_row<float>(float* srow, uint32_t bits, float scale, float& m, float& l) {
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  const __m512 sc = _mm512_set1_ps(scale);
+  const __mmask16 b0 = static_cast<__mmask16>(bits), b1 = static_cast<__mmask16>(bits >> 16);
+  const __m512 s0 = _mm512_mask_mul_ps(ninf, b0, _mm512_loadu_ps(srow), sc);
+  const __m512 s1 = _mm512_mask_mul_ps(ninf, b1, _mm512_loadu_ps(srow + 16), sc);
+  const float mx = hmax_f32(_mm512_maskz_max_ps(0xFFFF, s0, s1));
+  const float m_new = std::max(m, mx);
+  if (m_new == -std::numeric_limits<float>::infinity()) {
+    _mm512_storeu_ps(srow, _mm512_setzero_ps());
+    _mm512_storeu_ps(srow + 16, _mm512_setzero_ps());
+    return 1.0f;
+  }
+  const __m512 mn = _mm512_set1_ps(m_new);
+  const __m512 e0 = exp_f32x16(_mm512_sub_ps(s0, mn));
+  const __m512 e1 = exp_f32x16(_mm512_sub_ps(s1, mn));
+  _mm512_storeu_ps(srow, e0);
+  _mm512_storeu_ps(srow + 16, e1);
+  const float sum = hsum_f32(_mm512_add_ps(e0, e1));
+  const float corr = std::exp(m - m_new);
+  l = l * corr + sum;
+  m = m_new;
+  return corr;
+}
+
+template <>
+void grad_row<float>(float* prow, float* dsrow, uint32_t bits, float scale, float lse, float D) {
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  const __m512 sc = _mm512_set1_ps(scale);
+  const __m512 lv = _mm512_set1_ps(lse);
+  const __m512 dv = _mm512_set1_ps(D);
+  for (int h = 0; h < 2; ++h) {
+    const __mmask16 bh = static_cast<__mmask16>(bits >> (16 * h));
+    const __m512 s = _mm512_loadu_ps(prow + 16 * h);
+    const __m512 t = _mm512_mask_mov_ps(ninf, bh, _mm512_fmsub_ps(s, sc, lv));
+    const __m512 p = exp_f32x16(t);
+    _mm512_storeu_ps(prow + 16 * h, p);
+    const __m512 dp = _mm512_loadu_ps(dsrow + 16 * h);
+    _mm512_storeu_ps(dsrow + 16 * h, _mm512_mul_ps(_mm512_mul_ps(p, _mm512_sub_ps(dp, dv)), sc));
+  }
+}
+#endif  // __AVX512F__
 
 // ---------------------------------------------------------------------------------------------
 // Tiled forward.
@@ -238,40 +346,15 @@ void forward_tiled(T* out, T* lse, const T* q, const T* k, const T* v, const uin
         pack_transposed(Kt, kbase + j0 * ldk, ldk, nk, Dqk);
         // S = Q_blk K_blk^T
         gemm(S, kBk, qrows, ldq, 1, Kt, kBk, mq, Dqk, kBk, true);
-        // A tile needs no per-element mask when every row sees every key of it.
-        const bool full = keep == nullptr && j0 + nk - 1 <= p_first && (W == 0 || j0 > p_last - W);
+        const uint32_t kbits = keep_bits(keep, j0, nk);
         for (int64_t r = 0; r < mq; ++r) {
-          T* srow = S + r * kBk;
-          T mx = neg_inf;
-          if (full) {
-            for (int64_t j = 0; j < nk; ++j) {
-              srow[j] *= scale;
-              mx = std::max(mx, srow[j]);
-            }
-          } else {
-            const int64_t p = p_first + r;
-            for (int64_t j = 0; j < nk; ++j) {
-              srow[j] = key_visible(j0 + j, p, W, keep) ? srow[j] * scale : neg_inf;
-              mx = std::max(mx, srow[j]);
-            }
-          }
-          const T m_new = std::max(m[r], mx);
-          if (m_new == neg_inf) {  // nothing visible yet for this row
-            std::fill(srow, srow + nk, T(0));
-            continue;
-          }
-          for (int64_t j = 0; j < nk; ++j) srow[j] -= m_new;
-          exp_inplace(srow, nk);
-          T sum = 0;
-          for (int64_t j = 0; j < nk; ++j) sum += srow[j];
+          const uint32_t bits = row_bits(p_first + r, j0, nk, W, kbits);
+          const T corr = softmax_row(S + r * kBk, bits, scale, m[r], l[r]);
           // Online softmax: rescale what was accumulated under the old maximum.
-          const T corr = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the first visible tile
-          l[r] = l[r] * corr + sum;
           if (corr != T(1)) {
             T* orow = O + r * Dv;
             for (int64_t d = 0; d < Dv; ++d) orow[d] *= corr;
           }
-          m[r] = m_new;
         }
         // O += P V_blk
         gemm(O, Dv, S, kBk, 1, vbase + j0 * ldv, ldv, mq, nk, Dv, false);
@@ -338,13 +421,14 @@ void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, 
       pack_transposed(Vt, vbase + j0 * ldv, ldv, nk, Dv);
       std::fill(dK, dK + nk * Dqk, T(0));
       std::fill(dV, dV + nk * Dv, T(0));
+      const uint32_t kbits = keep_bits(keep, j0, nk);
 
       for (int64_t g = 0; g < group; ++g) {
         const int64_t h = kvh * group + g;
         for (int64_t qb = i_lo / kBq; qb <= i_hi / kBq; ++qb) {
           const int64_t i0 = qb * kBq;
           const int64_t mq = std::min(kBq, Tq - i0);
-          const int64_t p_first = off + i0, p_last = off + i0 + mq - 1;
+          const int64_t p_first = off + i0;
           const T* qrows = q + ((b * Tq + i0) * H + h) * Dqk;
           T* dqrows = dq + ((b * Tq + i0) * H + h) * Dqk;
           const T* dorows = dout + ((b * Tq + i0) * H + h) * Dv;
@@ -360,26 +444,9 @@ void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, 
           // S = Q K^T (into P), dP = dout V^T (into dS)
           gemm(P, kBk, qrows, ldq, 1, Kt, kBk, mq, Dqk, kBk, true);
           gemm(dS, kBk, dorows, ldo, 1, Vt, kBk, mq, Dv, kBk, true);
-          const bool full = keep == nullptr && j0 + nk - 1 <= p_first && (W == 0 || j0 > p_last - W);
           for (int64_t r = 0; r < mq; ++r) {
-            T* prow = P + r * kBk;
-            T* dsrow = dS + r * kBk;
-            const T lse_r = lse_row[r];
-            if (full) {
-              for (int64_t j = 0; j < nk; ++j) prow[j] = prow[j] * scale - lse_r;
-            } else {
-              const int64_t p = p_first + r;
-              for (int64_t j = 0; j < nk; ++j) {
-                prow[j] = key_visible(j0 + j, p, W, keep)
-                              ? prow[j] * scale - lse_r
-                              : -std::numeric_limits<T>::infinity();
-              }
-            }
-            // P = exp(S*scale - lse); masked entries are exp(-inf) = 0.
-            exp_inplace(prow, nk);
-            // dS = P * (dP - D), with the forward's scale folded in for dq and dk.
-            const T Dr = Drow[r];
-            for (int64_t j = 0; j < nk; ++j) dsrow[j] = prow[j] * (dsrow[j] - Dr) * scale;
+            grad_row(P + r * kBk, dS + r * kBk, row_bits(p_first + r, j0, nk, W, kbits), scale,
+                     lse_row[r], Drow[r]);
           }
           // dV += P^T dout ; dK += dS^T Q ; dq += dS K
           gemm(dV, Dv, P, 1, kBk, dorows, ldo, nk, mq, Dv, false);
