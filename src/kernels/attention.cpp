@@ -101,7 +101,20 @@ inline void gemm_panel_f32(float* C, int64_t ldc, const float* A, int64_t a_rs, 
     gemm_block_f32<MR, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
                            zero_init);
   }
-  for (; i < M; ++i) {
+  // Leftover rows in halving blocks, so a ragged row range still runs mostly blocked.
+  if constexpr (MR > 4) {
+    if (i + 4 <= M) {
+      gemm_block_f32<4, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
+                            zero_init);
+      i += 4;
+    }
+  }
+  if (i + 2 <= M) {
+    gemm_block_f32<2, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
+                          zero_init);
+    i += 2;
+  }
+  if (i < M) {
     gemm_block_f32<1, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
                           zero_init);
   }
@@ -166,11 +179,22 @@ void exp_inplace(T* x, int64_t n) {
 // that every S row can be computed as full vectors.
 template <typename T>
 void pack_transposed(T* Dt, const T* rows, int64_t ld, int64_t nk, int64_t D) {
-  for (int64_t d = 0; d < D; ++d) {
-    T* dst = Dt + d * kBk;
-    for (int64_t j = 0; j < nk; ++j) dst[j] = rows[j * ld + d];
-    for (int64_t j = nk; j < kBk; ++j) dst[j] = T(0);
+  // Rows are read contiguously; the scattered writes land in a small buffer that stays in L1.
+  for (int64_t j = 0; j < nk; ++j) {
+    const T* src = rows + j * ld;
+    for (int64_t d = 0; d < D; ++d) Dt[d * kBk + j] = src[d];
   }
+  for (int64_t d = 0; d < D; ++d) {
+    for (int64_t j = nk; j < kBk; ++j) Dt[d * kBk + j] = T(0);
+  }
+}
+
+// <a, b> over n elements.
+template <typename T>
+T dot(const T* a, const T* b, int64_t n) {
+  T acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
 }
 
 // Whether key jj is visible from a query at absolute position p.
@@ -251,6 +275,18 @@ inline float hsum_f32(__m512 x) {
   f = _mm_add_ps(f, _mm_movehl_ps(f, f));
   f = _mm_add_ss(f, _mm_movehdup_ps(f));
   return _mm_cvtss_f32(f);
+}
+
+template <>
+float dot<float>(const float* a, const float* b, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const int64_t left = n - i;
+    const __mmask16 mk =
+        left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + i), _mm512_maskz_loadu_ps(mk, b + i), acc);
+  }
+  return hsum_f32(acc);
 }
 
 template <>
@@ -343,13 +379,19 @@ void forward_tiled(T* out, T* lse, const T* q, const T* k, const T* v, const uin
       for (int64_t kb = j_lo / kBk; kb <= j_hi / kBk; ++kb) {
         const int64_t j0 = kb * kBk;
         const int64_t nk = std::min(kBk, Tk - j0);
+        // Only rows r0..r1-1 see any key of this block (p >= j0, p - W < j0 + nk - 1); the
+        // others are left alone, which trims the causal diagonal and the window edge.
+        const int64_t r0 = std::max<int64_t>(0, j0 - p_first);
+        const int64_t r1 = W > 0 ? std::min(mq, j0 + nk - 1 + W - p_first) : mq;
+        if (r0 >= r1) continue;
+        const int64_t mr = r1 - r0;
         pack_transposed(Kt, kbase + j0 * ldk, ldk, nk, Dqk);
         // S = Q_blk K_blk^T
-        gemm(S, kBk, qrows, ldq, 1, Kt, kBk, mq, Dqk, kBk, true);
+        gemm(S, kBk, qrows + r0 * ldq, ldq, 1, Kt, kBk, mr, Dqk, kBk, true);
         const uint32_t kbits = keep_bits(keep, j0, nk);
-        for (int64_t r = 0; r < mq; ++r) {
+        for (int64_t r = r0; r < r1; ++r) {
           const uint32_t bits = row_bits(p_first + r, j0, nk, W, kbits);
-          const T corr = softmax_row(S + r * kBk, bits, scale, m[r], l[r]);
+          const T corr = softmax_row(S + (r - r0) * kBk, bits, scale, m[r], l[r]);
           // Online softmax: rescale what was accumulated under the old maximum.
           if (corr != T(1)) {
             T* orow = O + r * Dv;
@@ -357,7 +399,7 @@ void forward_tiled(T* out, T* lse, const T* q, const T* k, const T* v, const uin
           }
         }
         // O += P V_blk
-        gemm(O, Dv, S, kBk, 1, vbase + j0 * ldv, ldv, mq, nk, Dv, false);
+        gemm(O + r0 * Dv, Dv, S, kBk, 1, vbase + j0 * ldv, ldv, mr, nk, Dv, false);
       }
     }
 
@@ -425,9 +467,9 @@ void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, 
 
       for (int64_t g = 0; g < group; ++g) {
         const int64_t h = kvh * group + g;
-        for (int64_t qb = i_lo / kBq; qb <= i_hi / kBq; ++qb) {
-          const int64_t i0 = qb * kBq;
-          const int64_t mq = std::min(kBq, Tq - i0);
+        // Chunks of kBq rows starting at the first row that sees this key block.
+        for (int64_t i0 = i_lo; i0 <= i_hi; i0 += kBq) {
+          const int64_t mq = std::min(kBq, i_hi + 1 - i0);
           const int64_t p_first = off + i0;
           const T* qrows = q + ((b * Tq + i0) * H + h) * Dqk;
           T* dqrows = dq + ((b * Tq + i0) * H + h) * Dqk;
@@ -436,11 +478,7 @@ void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, 
           const T* lse_row = lse + (b * H + h) * Tq + i0;
 
           // D_i = <dout_i, out_i>
-          for (int64_t r = 0; r < mq; ++r) {
-            T acc = 0;
-            for (int64_t d = 0; d < Dv; ++d) acc += dorows[r * ldo + d] * orows[r * ldo + d];
-            Drow[r] = acc;
-          }
+          for (int64_t r = 0; r < mq; ++r) Drow[r] = dot(dorows + r * ldo, orows + r * ldo, Dv);
           // S = Q K^T (into P), dP = dout V^T (into dS)
           gemm(P, kBk, qrows, ldq, 1, Kt, kBk, mq, Dqk, kBk, true);
           gemm(dS, kBk, dorows, ldo, 1, Vt, kBk, mq, Dv, kBk, true);
