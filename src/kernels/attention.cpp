@@ -277,6 +277,50 @@ inline float hsum_f32(__m512 x) {
   return _mm_cvtss_f32(f);
 }
 
+// In-register transpose of a 16x16 float block: r[i] holds row i on entry, column i on exit.
+inline void transpose16_f32(__m512 r[16]) {
+  // Full-mask maskz forms: see exp_f32x16 about GCC 12's unmasked ones.
+  const __mmask16 all = 0xFFFF;
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_maskz_unpacklo_ps(all, r[i], r[i + 1]);
+    t[i + 1] = _mm512_maskz_unpackhi_ps(all, r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_maskz_shuffle_ps(all, t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm512_maskz_shuffle_ps(all, t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm512_maskz_shuffle_ps(all, t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm512_maskz_shuffle_ps(all, t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int h = 0; h < 16; h += 8) {
+    for (int i = 0; i < 4; ++i) {
+      t[h + i] = _mm512_maskz_shuffle_f32x4(all, r[h + i], r[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_maskz_shuffle_f32x4(all, r[h + i], r[h + i + 4], 0xdd);
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_maskz_shuffle_f32x4(all, t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_maskz_shuffle_f32x4(all, t[i], t[i + 8], 0xdd);
+  }
+}
+
+template <>
+void pack_transposed<float>(float* Dt, const float* rows, int64_t ld, int64_t nk, int64_t D) {
+  for (int64_t jb = 0; jb < kBk; jb += 16) {
+    for (int64_t d0 = 0; d0 < D; d0 += 16) {
+      const int64_t nd = std::min<int64_t>(16, D - d0);
+      const __mmask16 md = nd == 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << nd) - 1u);
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) {
+        r[i] = jb + i < nk ? _mm512_maskz_loadu_ps(md, rows + (jb + i) * ld + d0)
+                           : _mm512_setzero_ps();
+      }
+      transpose16_f32(r);
+      for (int64_t i = 0; i < nd; ++i) _mm512_storeu_ps(Dt + (d0 + i) * kBk + jb, r[i]);
+    }
+  }
+}
+
 template <>
 float dot<float>(const float* a, const float* b, int64_t n) {
   __m512 acc = _mm512_setzero_ps();
