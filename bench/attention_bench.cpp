@@ -87,7 +87,7 @@ struct OursResult {
 };
 
 // Useful FLOPs: 2 per multiply-add over the visible (query, key) pairs; forward has 2 GEMMs
-// (QK^T, PV), backward 5 (QK^T again, dout V^T, P^T dout, dS^T Q, dS K).
+// (QK^T, PV), backward 5 (QK^T again, dout V^T, P^T dout, dS^T Q, dS K): 4 over Dqk, 3 over Dv.
 double visible_pairs(const AttentionShape& s) {
   double n = 0;
   for (int64_t i = 0; i < s.Tq; ++i) {
@@ -137,7 +137,7 @@ OursResult run_ours(const AttentionShape& s, int reps) {
   const double tiles_mb =
       2.0 * 4 * (4 * seekforge::kernels::kAttentionMaxHeadDim * 32 + 2 * 64 * 32 + 64) / 1048576.0;
   const double extra_mb = 4.0 * (no + nl + nq + nk + nv) / 1048576.0 + tiles_mb;
-  const double gflop = visible_pairs(s) * 2.0 * (2 * s.Dqk + 5 * s.Dv) / 1e9;  // rough mix
+  const double gflop = visible_pairs(s) * 2.0 * (4 * s.Dqk + 3 * s.Dv) / 1e9;
   return {median(f), median(b),  median(t), extra_mb, rss1 - rss0, gflop,
           4.0 * (nq + nk + nv + no) / 1048576.0};
 }
@@ -171,8 +171,14 @@ int main(int argc, char** argv) {
   std::vector<OursResult> orr;
   for (const auto& sh : shapes) orr.push_back(run_ours(sh.second, reps));
 
-  std::printf("attention forward+backward, float32, 2 threads; medians of %d (ours) / %d (torch)\n",
-              reps, torch_reps);
+  double load[3] = {0, 0, 0};
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
+    std::fclose(f);
+  }
+  std::printf("attention forward+backward, float32, 2 threads; medians of %d (ours) / %d (torch); "
+              "load average %.2f (other work on the machine skews wall times)\n",
+              reps, torch_reps, load[0]);
   std::printf("%-24s | %8s %8s %8s %7s | %8s %8s %8s | %7s | %9s %9s %6s\n", "shape", "fwd ms",
               "bwd ms", "total", "GFLOP/s", "torch f", "torch b", "torch t", "speedup",
               "ours MB", "torch MB", "ratio");
