@@ -4,10 +4,12 @@
 // How the tiled kernels are built: every product between tiles is one small GEMM
 //   C[M x N] (+)= A[M x K] * B[K x N]
 // with A read through arbitrary row/column strides (so P^T and dS^T need no copies) and B rows
-// contiguous. S = Q K^T uses a per-tile transposed copy of the key block (Kt, [Dqk x kBk]) so
-// that it is such a product too. The float version of that GEMM is an AVX-512 register-blocked
-// micro-kernel (8x32 or 4x64 accumulators); exp is a vectorised Cephes-style polynomial.
-// Double runs the same tiling on plain loops.
+// contiguous. S = Q K^T uses a per-tile transposed copy of the key block (Kt, [Dqk x kBk], made
+// with 16x16 in-register transposes) so that it is such a product too. The float version of
+// that GEMM is an AVX-512 register-blocked micro-kernel (8x32 or 4x64 accumulators); the
+// per-row softmax work runs on two vectors per tile row, with the causal/window/padding mask as
+// a 32-bit mask per row, and exp is a vectorised Cephes-style polynomial (max relative error
+// 8e-8 over [-87, 88]). Double runs the same tiling on plain loops.
 #include "kernels/attention.h"
 
 #include <algorithm>
