@@ -33,7 +33,7 @@ namespace {
 using seekforge::kernels::AttentionShape;
 
 struct TorchResult {
-  double fwd_ms = NAN, bwd_ms = NAN, total_ms = NAN, extra_mb = NAN;
+  double fwd_ms = NAN, bwd_ms = NAN, total_ms = NAN, extra_mb = NAN, cpu_ms = NAN;
   bool ok = false;
 };
 
@@ -54,10 +54,11 @@ TorchResult run_torch(const AttentionShape& s, int reps) {
   if (p == nullptr) return r;
   char line[512];
   while (std::fgets(line, sizeof line, p) != nullptr) {
-    double f, b, t, e, in;
-    if (std::sscanf(line, "fwd_ms=%lf bwd_ms=%lf total_ms=%lf extra_mb=%lf inputs_mb=%lf", &f, &b,
-                    &t, &e, &in) == 5) {
-      r = {f, b, t, e, true};
+    double f, b, t, e, in, c;
+    if (std::sscanf(line,
+                    "fwd_ms=%lf bwd_ms=%lf total_ms=%lf extra_mb=%lf inputs_mb=%lf cpu_ms=%lf", &f,
+                    &b, &t, &e, &in, &c) == 6) {
+      r = {f, b, t, e, c, true};
     }
   }
   if (pclose(p) != 0) r.ok = false;
@@ -76,6 +77,15 @@ double now_ms() {
       .count();
 }
 
+// CPU time of the whole process (all threads); less sensitive than wall time to other work on
+// the machine.
+double cpu_ms() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-3;
+}
+
 double maxrss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -83,7 +93,7 @@ double maxrss_mb() {
 }
 
 struct OursResult {
-  double fwd_ms, bwd_ms, total_ms, extra_mb, rss_extra_mb, gflop, inputs_mb;
+  double fwd_ms, bwd_ms, total_ms, cpu_ms, extra_mb, rss_extra_mb, gflop, inputs_mb;
 };
 
 // Useful FLOPs: 2 per multiply-add over the visible (query, key) pairs; forward has 2 GEMMs
@@ -128,9 +138,11 @@ OursResult run_ours(const AttentionShape& s, int reps) {
   };
   step(nullptr, nullptr);  // first run: memory cross-check, and warm-up
   const double rss1 = maxrss_mb();
-  std::vector<double> f(reps), b(reps), t(reps);
+  std::vector<double> f(reps), b(reps), t(reps), c(reps);
   for (int r = 0; r < reps; ++r) {
+    const double c0 = cpu_ms();
     step(&f[r], &b[r]);
+    c[r] = cpu_ms() - c0;
     t[r] = f[r] + b[r];
   }
   // Stack tiles per thread (float, backward is the larger): Kt, Vt, dK, dV, P, dS, D.
@@ -138,8 +150,8 @@ OursResult run_ours(const AttentionShape& s, int reps) {
       2.0 * 4 * (4 * seekforge::kernels::kAttentionMaxHeadDim * 32 + 2 * 64 * 32 + 64) / 1048576.0;
   const double extra_mb = 4.0 * (no + nl + nq + nk + nv) / 1048576.0 + tiles_mb;
   const double gflop = visible_pairs(s) * 2.0 * (4 * s.Dqk + 3 * s.Dv) / 1e9;
-  return {median(f), median(b),  median(t), extra_mb, rss1 - rss0, gflop,
-          4.0 * (nq + nk + nv + no) / 1048576.0};
+  return {median(f), median(b), median(t),   median(c), extra_mb, rss1 - rss0,
+          gflop,     4.0 * (nq + nk + nv + no) / 1048576.0};
 }
 
 }  // namespace
@@ -179,18 +191,21 @@ int main(int argc, char** argv) {
   std::printf("attention forward+backward, float32, 2 threads; medians of %d (ours) / %d (torch); "
               "load average %.2f (other work on the machine skews wall times)\n",
               reps, torch_reps, load[0]);
-  std::printf("%-24s | %8s %8s %8s %7s | %8s %8s %8s | %7s | %9s %9s %6s\n", "shape", "fwd ms",
-              "bwd ms", "total", "GFLOP/s", "torch f", "torch b", "torch t", "speedup",
-              "ours MB", "torch MB", "ratio");
+  std::printf("%-24s | %7s %7s %7s %7s %7s | %8s %8s %8s %8s | %7s %7s | %7s %8s %6s\n",
+              "shape", "fwd ms", "bwd ms", "total", "cpu ms", "GFLOP/s", "torch f", "torch b",
+              "torch t", "torch cpu", "speedup", "cpu x", "ours MB", "torch MB", "ratio");
   for (size_t i = 0; i < shapes.size(); ++i) {
     const OursResult& o = orr[i];
     const TorchResult& t = tr[i];
-    std::printf("%-24s | %8.2f %8.2f %8.2f %7.1f | %8.1f %8.1f %8.1f | %6.1fx | %9.1f %9.1f %5.1fx\n",
-                shapes[i].first, o.fwd_ms, o.bwd_ms, o.total_ms, o.gflop / (o.total_ms * 1e-3),
-                t.fwd_ms, t.bwd_ms, t.total_ms, t.total_ms / o.total_ms, o.extra_mb, t.extra_mb,
-                t.extra_mb / o.extra_mb);
+    std::printf(
+        "%-24s | %7.2f %7.2f %7.2f %7.2f %7.1f | %8.1f %8.1f %8.1f %8.1f | %6.1fx %6.1fx | %7.1f "
+        "%8.1f %5.1fx\n",
+        shapes[i].first, o.fwd_ms, o.bwd_ms, o.total_ms, o.cpu_ms, o.gflop / (o.total_ms * 1e-3),
+        t.fwd_ms, t.bwd_ms, t.total_ms, t.cpu_ms, t.total_ms / o.total_ms, t.cpu_ms / o.cpu_ms,
+        o.extra_mb, t.extra_mb, t.extra_mb / o.extra_mb);
   }
-  std::printf("\nmemory = peak extra beyond the inputs q,k,v,dout (%s)\n",
+  std::printf("\nspeedup = torch wall / ours wall (medians); cpu x = the same for process CPU time\n");
+  std::printf("memory = peak extra beyond the inputs q,k,v,dout (%s)\n",
               "ours: out+lse+dq+dk+dv+stack tiles; torch: ru_maxrss increase in a fresh process");
   for (size_t i = 0; i < shapes.size(); ++i) {
     std::printf("  %-24s inputs %.1f MB; ours measured ru_maxrss increase %.1f MB\n",

@@ -6,6 +6,7 @@ Inputs use seekforge's layout [B, T, H, hd] and are transposed to [B, H, T, hd] 
 step, as a model holding projection outputs would. Run in a fresh process per shape so that the
 memory figure is clean. Prints one line:
   fwd_ms=<median> bwd_ms=<median> total_ms=<median> extra_mb=<peak RSS increase> inputs_mb=<...>
+  cpu_ms=<median CPU time of the process per step, all threads>
 
 extra_mb is the increase of ru_maxrss (peak resident memory) over one forward + backward, measured
 after q, k, v, dout and the mask exist: everything the step allocates (scores, probabilities,
@@ -69,13 +70,15 @@ def main():
 
     backward(forward())  # warm-up
     reset()
-    fwd, bwd, tot = [], [], []
+    fwd, bwd, tot, cpu = [], [], [], []
     for _ in range(a.reps):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         out = forward()
         t1 = time.perf_counter()
         backward(out)
         t2 = time.perf_counter()
+        cpu.append((time.process_time() - c0) * 1e3)
         del out
         reset()
         fwd.append((t1 - t0) * 1e3)
@@ -85,7 +88,7 @@ def main():
     print(
         f"fwd_ms={statistics.median(fwd):.3f} bwd_ms={statistics.median(bwd):.3f} "
         f"total_ms={statistics.median(tot):.3f} extra_mb={(peak_kb - base_kb) / 1024:.1f} "
-        f"inputs_mb={inputs_mb:.1f}"
+        f"inputs_mb={inputs_mb:.1f} cpu_ms={statistics.median(cpu):.3f}"
     )
 
 
