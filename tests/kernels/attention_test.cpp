@@ -4,6 +4,7 @@
 #include "kernels/attention.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -245,7 +246,8 @@ TEST(Attention, FiniteDifferencesDouble) {
   for (int64_t d = 0; d < s.Dqk; ++d) EXPECT_EQ(dk[2 * s.Dqk + d], 0.0);
 }
 
-// Two runs give bitwise identical outputs and gradients.
+// Two runs give bitwise identical outputs and gradients, and so does a run on one thread
+// (every output element is computed by one task in a fixed order).
 TEST(Attention, Deterministic) {
   const AttentionShape s{2, 200, 200, 4, 2, 64, 64, 0};
   auto run = [&]() {
@@ -258,6 +260,10 @@ TEST(Attention, Deterministic) {
     return b;
   };
   const Buffers<float> a = run(), c = run();
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const Buffers<float> one = run();
+  omp_set_num_threads(threads);
   auto same = [](const std::vector<float>& x, const std::vector<float>& y) {
     return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
   };
@@ -266,6 +272,10 @@ TEST(Attention, Deterministic) {
   EXPECT_TRUE(same(a.dq, c.dq));
   EXPECT_TRUE(same(a.dk, c.dk));
   EXPECT_TRUE(same(a.dv, c.dv));
+  EXPECT_TRUE(same(a.out, one.out));
+  EXPECT_TRUE(same(a.dq, one.dq));
+  EXPECT_TRUE(same(a.dk, one.dk));
+  EXPECT_TRUE(same(a.dv, one.dv));
 }
 
 }  // namespace
