@@ -18,6 +18,8 @@
 #include <limits>
 #include <vector>
 
+#include <omp.h>
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -465,86 +467,166 @@ void forward_tiled(T* out, T* lse, const T* q, const T* k, const T* v, const uin
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tiled backward. One task per (b, kv head): it owns dk, dv of that kv head and dq of the query
-// heads that read it, so accumulation needs no atomics and has a fixed order.
+// Tiled backward.
+//
+// Normal schedule: one task per (b, kv head). It owns dk, dv of that kv head and dq of the query
+// heads that read it, so accumulation needs no atomics and has a fixed order. When there are
+// fewer such tasks than threads (B * KV == 1 on 2 cores), a two-pass schedule keeps every
+// thread busy instead: pass 1 runs one task per (b, kv head, key block) for dk and dv, pass 2 one
+// task per (b, head, query block) for dq, recomputing P and dS (about 40% more arithmetic).
+// Both schedules add the same tile products in the same order (key blocks ascending), so the
+// results are bitwise the same whichever runs.
+
+// Sizes and strides shared by the backward helpers.
+struct BwdDims {
+  int64_t Tq, Tk, H, KV, Dqk, Dv, W, group, off, ldq, ldk, ldv, ldo;
+};
+
+// Rows i0..i0+mq-1 of head h (batch row b) against the key block at j0 (nk keys, packed as Kt
+// and Vt): leaves P = exp(S*scale - lse) in P and dS = P (dP - D) scale in dS, both [mq x kBk].
+template <typename T>
+void backward_tile(T* P, T* dS, const T* q, const T* dout, const T* out, const T* lse,
+                   const T* Kt, const T* Vt, int64_t b, int64_t h, int64_t i0, int64_t mq,
+                   int64_t j0, int64_t nk, uint32_t kbits, T scale, const BwdDims& d) {
+  const T* qrows = q + ((b * d.Tq + i0) * d.H + h) * d.Dqk;
+  const T* dorows = dout + ((b * d.Tq + i0) * d.H + h) * d.Dv;
+  const T* orows = out + ((b * d.Tq + i0) * d.H + h) * d.Dv;
+  const T* lse_row = lse + (b * d.H + h) * d.Tq + i0;
+  // S = Q K^T (into P), dP = dout V^T (into dS)
+  gemm(P, kBk, qrows, d.ldq, 1, Kt, kBk, mq, d.Dqk, kBk, true);
+  gemm(dS, kBk, dorows, d.ldo, 1, Vt, kBk, mq, d.Dv, kBk, true);
+  for (int64_t r = 0; r < mq; ++r) {
+    // D_i = <dout_i, out_i>
+    const T D = dot(dorows + r * d.ldo, orows + r * d.ldo, d.Dv);
+    grad_row(P + r * kBk, dS + r * kBk, row_bits(d.off + i0 + r, j0, nk, d.W, kbits), scale,
+             lse_row[r], D);
+  }
+}
+
+// dk, dv of key blocks kb_begin..kb_end-1 of kv head kvh (batch row b), from every query row
+// that sees them; with_dq also adds those tiles' dq contributions (the normal schedule).
+template <typename T>
+void backward_key_blocks(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k,
+                         const T* v, const T* out, const T* lse, const uint8_t* key_keep,
+                         T scale, const BwdDims& d, int64_t b, int64_t kvh, int64_t kb_begin,
+                         int64_t kb_end, bool with_dq) {
+  const uint8_t* keep = key_keep ? key_keep + b * d.Tk : nullptr;
+  const T* kbase = k + (b * d.Tk * d.KV + kvh) * d.Dqk;
+  const T* vbase = v + (b * d.Tk * d.KV + kvh) * d.Dv;
+  T* dkbase = dk + (b * d.Tk * d.KV + kvh) * d.Dqk;
+  T* dvbase = dv + (b * d.Tk * d.KV + kvh) * d.Dv;
+
+  alignas(64) T Kt[kMaxD * kBk];
+  alignas(64) T Vt[kMaxD * kBk];
+  alignas(64) T dK[kBk * kMaxD];
+  alignas(64) T dV[kBk * kMaxD];
+  alignas(64) T P[kBq * kBk];
+  alignas(64) T dS[kBq * kBk];
+
+  for (int64_t kb = kb_begin; kb < kb_end; ++kb) {
+    const int64_t j0 = kb * kBk;
+    const int64_t nk = std::min(kBk, d.Tk - j0);
+    // Query rows that can see some key of this block: j0 <= p and p - W < j0 + nk - 1.
+    const int64_t i_lo = std::max<int64_t>(0, j0 - d.off);
+    const int64_t i_hi =
+        d.W > 0 ? std::min(d.Tq - 1, j0 + nk - 1 + d.W - 1 - d.off) : d.Tq - 1;
+    if (i_lo > i_hi) continue;
+    pack_transposed(Kt, kbase + j0 * d.ldk, d.ldk, nk, d.Dqk);
+    pack_transposed(Vt, vbase + j0 * d.ldv, d.ldv, nk, d.Dv);
+    std::fill(dK, dK + nk * d.Dqk, T(0));
+    std::fill(dV, dV + nk * d.Dv, T(0));
+    const uint32_t kbits = keep_bits(keep, j0, nk);
+
+    for (int64_t g = 0; g < d.group; ++g) {
+      const int64_t h = kvh * d.group + g;
+      // Chunks of kBq rows starting at the first row that sees this key block.
+      for (int64_t i0 = i_lo; i0 <= i_hi; i0 += kBq) {
+        const int64_t mq = std::min(kBq, i_hi + 1 - i0);
+        backward_tile(P, dS, q, dout, out, lse, Kt, Vt, b, h, i0, mq, j0, nk, kbits, scale, d);
+        const T* qrows = q + ((b * d.Tq + i0) * d.H + h) * d.Dqk;
+        const T* dorows = dout + ((b * d.Tq + i0) * d.H + h) * d.Dv;
+        // dV += P^T dout ; dK += dS^T Q ; dq += dS K
+        gemm(dV, d.Dv, P, 1, kBk, dorows, d.ldo, nk, mq, d.Dv, false);
+        gemm(dK, d.Dqk, dS, 1, kBk, qrows, d.ldq, nk, mq, d.Dqk, false);
+        if (with_dq) {
+          T* dqrows = dq + ((b * d.Tq + i0) * d.H + h) * d.Dqk;
+          gemm(dqrows, d.ldq, dS, kBk, 1, kbase + j0 * d.ldk, d.ldk, mq, nk, d.Dqk, false);
+        }
+      }
+    }
+    for (int64_t j = 0; j < nk; ++j) {
+      T* dkrow = dkbase + (j0 + j) * d.ldk;
+      T* dvrow = dvbase + (j0 + j) * d.ldv;
+      for (int64_t e = 0; e < d.Dqk; ++e) dkrow[e] += dK[j * d.Dqk + e];
+      for (int64_t e = 0; e < d.Dv; ++e) dvrow[e] += dV[j * d.Dv + e];
+    }
+  }
+}
+
+// dq of query block qb of head h (batch row b): pass 2 of the two-pass schedule.
+template <typename T>
+void backward_query_block(T* dq, const T* dout, const T* q, const T* k, const T* v,
+                          const T* out, const T* lse, const uint8_t* key_keep, T scale,
+                          const BwdDims& d, int64_t b, int64_t h, int64_t qb) {
+  const int64_t i0 = qb * kBq;
+  const int64_t mq = std::min(kBq, d.Tq - i0);
+  const int64_t p_first = d.off + i0, p_last = p_first + mq - 1;
+  const int64_t kvh = h / d.group;
+  const uint8_t* keep = key_keep ? key_keep + b * d.Tk : nullptr;
+  const T* kbase = k + (b * d.Tk * d.KV + kvh) * d.Dqk;
+  const T* vbase = v + (b * d.Tk * d.KV + kvh) * d.Dv;
+
+  alignas(64) T Kt[kMaxD * kBk];
+  alignas(64) T Vt[kMaxD * kBk];
+  alignas(64) T P[kBq * kBk];
+  alignas(64) T dS[kBq * kBk];
+
+  const int64_t j_lo = d.W > 0 ? std::max<int64_t>(0, p_first - d.W + 1) : 0;
+  const int64_t j_hi = std::min(d.Tk - 1, p_last);
+  if (j_hi < j_lo) return;
+  for (int64_t kb = j_lo / kBk; kb <= j_hi / kBk; ++kb) {
+    const int64_t j0 = kb * kBk;
+    const int64_t nk = std::min(kBk, d.Tk - j0);
+    const int64_t r0 = std::max<int64_t>(0, j0 - p_first);
+    const int64_t r1 = d.W > 0 ? std::min(mq, j0 + nk - 1 + d.W - p_first) : mq;
+    if (r0 >= r1) continue;
+    pack_transposed(Kt, kbase + j0 * d.ldk, d.ldk, nk, d.Dqk);
+    pack_transposed(Vt, vbase + j0 * d.ldv, d.ldv, nk, d.Dv);
+    backward_tile(P, dS, q, dout, out, lse, Kt, Vt, b, h, i0 + r0, r1 - r0, j0, nk,
+                  keep_bits(keep, j0, nk), scale, d);
+    T* dqrows = dq + ((b * d.Tq + i0 + r0) * d.H + h) * d.Dqk;
+    gemm(dqrows, d.ldq, dS, kBk, 1, kbase + j0 * d.ldk, d.ldk, r1 - r0, nk, d.Dqk, false);
+  }
+}
 
 template <typename T>
 void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
                     const T* out, const T* lse, const uint8_t* key_keep, T scale,
                     const AttentionShape& s) {
-  const int64_t B = s.B, Tq = s.Tq, Tk = s.Tk, H = s.H, KV = s.KV, Dqk = s.Dqk, Dv = s.Dv;
-  const int64_t W = s.window;
-  const int64_t group = H / KV;
-  const int64_t off = Tk - Tq;
-  const int64_t nkb = (Tk + kBk - 1) / kBk;
-  const int64_t ldq = H * Dqk, ldk = KV * Dqk, ldv = KV * Dv, ldo = H * Dv;
-  const int64_t ntasks = B * KV;
+  const BwdDims d{s.Tq,        s.Tk,          s.H,           s.KV,         s.Dqk,
+                  s.Dv,        s.window,      s.H / s.KV,    s.Tk - s.Tq,  s.H * s.Dqk,
+                  s.KV * s.Dqk, s.KV * s.Dv,  s.H * s.Dv};
+  const int64_t nkb = (s.Tk + kBk - 1) / kBk;
+  const int64_t nqb = (s.Tq + kBq - 1) / kBq;
 
+  if (s.B * s.KV >= omp_get_max_threads()) {
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t task = 0; task < ntasks; ++task) {
-    const int64_t b = task / KV;
-    const int64_t kvh = task % KV;
-    const uint8_t* keep = key_keep ? key_keep + b * Tk : nullptr;
-    const T* kbase = k + (b * Tk * KV + kvh) * Dqk;
-    const T* vbase = v + (b * Tk * KV + kvh) * Dv;
-    T* dkbase = dk + (b * Tk * KV + kvh) * Dqk;
-    T* dvbase = dv + (b * Tk * KV + kvh) * Dv;
-
-    alignas(64) T Kt[kMaxD * kBk];
-    alignas(64) T Vt[kMaxD * kBk];
-    alignas(64) T dK[kBk * kMaxD];
-    alignas(64) T dV[kBk * kMaxD];
-    alignas(64) T P[kBq * kBk];
-    alignas(64) T dS[kBq * kBk];
-    T Drow[kBq];
-
-    for (int64_t kb = 0; kb < nkb; ++kb) {
-      const int64_t j0 = kb * kBk;
-      const int64_t nk = std::min(kBk, Tk - j0);
-      // Query rows that can see some key of this block: j0 <= p and p - W < j0 + nk - 1.
-      const int64_t i_lo = std::max<int64_t>(0, j0 - off);
-      const int64_t i_hi = W > 0 ? std::min(Tq - 1, j0 + nk - 1 + W - 1 - off) : Tq - 1;
-      if (i_lo > i_hi) continue;
-      pack_transposed(Kt, kbase + j0 * ldk, ldk, nk, Dqk);
-      pack_transposed(Vt, vbase + j0 * ldv, ldv, nk, Dv);
-      std::fill(dK, dK + nk * Dqk, T(0));
-      std::fill(dV, dV + nk * Dv, T(0));
-      const uint32_t kbits = keep_bits(keep, j0, nk);
-
-      for (int64_t g = 0; g < group; ++g) {
-        const int64_t h = kvh * group + g;
-        // Chunks of kBq rows starting at the first row that sees this key block.
-        for (int64_t i0 = i_lo; i0 <= i_hi; i0 += kBq) {
-          const int64_t mq = std::min(kBq, i_hi + 1 - i0);
-          const int64_t p_first = off + i0;
-          const T* qrows = q + ((b * Tq + i0) * H + h) * Dqk;
-          T* dqrows = dq + ((b * Tq + i0) * H + h) * Dqk;
-          const T* dorows = dout + ((b * Tq + i0) * H + h) * Dv;
-          const T* orows = out + ((b * Tq + i0) * H + h) * Dv;
-          const T* lse_row = lse + (b * H + h) * Tq + i0;
-
-          // D_i = <dout_i, out_i>
-          for (int64_t r = 0; r < mq; ++r) Drow[r] = dot(dorows + r * ldo, orows + r * ldo, Dv);
-          // S = Q K^T (into P), dP = dout V^T (into dS)
-          gemm(P, kBk, qrows, ldq, 1, Kt, kBk, mq, Dqk, kBk, true);
-          gemm(dS, kBk, dorows, ldo, 1, Vt, kBk, mq, Dv, kBk, true);
-          for (int64_t r = 0; r < mq; ++r) {
-            grad_row(P + r * kBk, dS + r * kBk, row_bits(p_first + r, j0, nk, W, kbits), scale,
-                     lse_row[r], Drow[r]);
-          }
-          // dV += P^T dout ; dK += dS^T Q ; dq += dS K
-          gemm(dV, Dv, P, 1, kBk, dorows, ldo, nk, mq, Dv, false);
-          gemm(dK, Dqk, dS, 1, kBk, qrows, ldq, nk, mq, Dqk, false);
-          gemm(dqrows, ldq, dS, kBk, 1, kbase + j0 * ldk, ldk, mq, nk, Dqk, false);
-        }
-      }
-      for (int64_t j = 0; j < nk; ++j) {
-        T* dkrow = dkbase + (j0 + j) * ldk;
-        T* dvrow = dvbase + (j0 + j) * ldv;
-        for (int64_t d = 0; d < Dqk; ++d) dkrow[d] += dK[j * Dqk + d];
-        for (int64_t d = 0; d < Dv; ++d) dvrow[d] += dV[j * Dv + d];
-      }
+    for (int64_t task = 0; task < s.B * s.KV; ++task) {
+      backward_key_blocks(dq, dk, dv, dout, q, k, v, out, lse, key_keep, scale, d, task / s.KV,
+                          task % s.KV, 0, nkb, true);
     }
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t task = 0; task < s.B * s.KV * nkb; ++task) {
+    const int64_t kb = task % nkb;
+    backward_key_blocks(dq, dk, dv, dout, q, k, v, out, lse, key_keep, scale, d,
+                        task / (s.KV * nkb), (task / nkb) % s.KV, kb, kb + 1, false);
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t task = 0; task < s.B * s.H * nqb; ++task) {
+    backward_query_block(dq, dout, q, k, v, out, lse, key_keep, scale, d, task / (s.H * nqb),
+                         (task / nqb) % s.H, task % nqb);
   }
 }
 

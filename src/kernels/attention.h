@@ -39,9 +39,11 @@
 // tiled path, larger ones fall back to the naive twin (correct, slow).
 //
 // Threads: OpenMP. Forward runs (b, h, query block) tasks in parallel; backward runs one task
-// per (b, kv head) that owns all of its dq, dk and dv rows, so there are no races and results
-// are bitwise identical run to run (and independent of the thread count). Backward therefore
-// uses at most B*KV threads.
+// per (b, kv head) that owns all of its dq, dk and dv rows, so there are no races. When B*KV is
+// below the thread count, backward switches to two passes (dk/dv per key block, then dq per
+// query block; ~40% more arithmetic, all threads busy). Every output element is summed in one
+// fixed order either way, so results are bitwise identical run to run and independent of the
+// thread count.
 //
 // Types: float (AVX-512 micro-kernels and a vectorised exp when compiled with AVX-512) and
 // double (the same tiling on plain loops; used by float64 gradient checks).

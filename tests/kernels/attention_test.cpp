@@ -175,6 +175,33 @@ TYPED_TEST(AttentionVsNaive, MoreQueriesThanKeys) {
   check_against_naive<TypeParam>({1, 5, 3, 2, 1, 8, 8, 0}, false, 13);
 }
 
+// B * KV = 1 on 2 threads takes the two-pass backward schedule (dk/dv per key block, then dq
+// per query block); on 1 thread the normal one. Both must match the oracle and each other
+// bitwise.
+TYPED_TEST(AttentionVsNaive, TwoPassBackwardSchedule) {
+  using T = TypeParam;
+  const AttentionShape s{1, 150, 150, 2, 1, 40, 24, 50};
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(2);
+  check_against_naive<T>(s, true, 16);
+  auto grads = [&](int nthreads) {
+    omp_set_num_threads(nthreads);
+    Buffers<T> b = make_buffers<T>(s, 17);
+    std::vector<uint8_t> keep(s.B * s.Tk, 1);
+    keep[7] = keep[100] = 0;
+    attention_forward(b.out.data(), b.lse.data(), b.q.data(), b.k.data(), b.v.data(),
+                      keep.data(), T(0.2), s);
+    attention_backward(b.dq.data(), b.dk.data(), b.dv.data(), b.dout.data(), b.q.data(),
+                       b.k.data(), b.v.data(), b.out.data(), b.lse.data(), keep.data(), T(0.2), s);
+    return b;
+  };
+  const Buffers<T> two = grads(2), one = grads(1);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(std::memcmp(two.dq.data(), one.dq.data(), two.dq.size() * sizeof(T)), 0);
+  EXPECT_EQ(std::memcmp(two.dk.data(), one.dk.data(), two.dk.size() * sizeof(T)), 0);
+  EXPECT_EQ(std::memcmp(two.dv.data(), one.dv.data(), two.dv.size() * sizeof(T)), 0);
+}
+
 // A fully masked query row: key 0 of batch row 0 is padded out, so query 0 (which sees only
 // key 0) sees nothing. It must give out = 0, lse = -inf and contribute no gradient.
 TYPED_TEST(AttentionVsNaive, FullyMaskedRow) {
