@@ -129,9 +129,9 @@ OursResult run_ours(const AttentionShape& s, int reps) {
     std::fill(dq.begin(), dq.end(), 0.f);
     std::fill(dk.begin(), dk.end(), 0.f);
     std::fill(dv.begin(), dv.end(), 0.f);
-    seekforge::kernels::attention_backward(dq.data(), dk.data(), dv.data(), dout.data(),
-                                           q.data(), k.data(), v.data(), out.data(), lse.data(),
-                                           nullptr, scale, s);
+    seekforge::kernels::attention_backward(dq.data(), dk.data(), dv.data(), dout.data(), q.data(),
+                                           k.data(), v.data(), out.data(), lse.data(), nullptr,
+                                           scale, s);
     const double t2 = now_ms();
     if (f_ms) *f_ms = t1 - t0;
     if (b_ms) *b_ms = t2 - t1;
@@ -150,8 +150,8 @@ OursResult run_ours(const AttentionShape& s, int reps) {
       2.0 * 4 * (4 * seekforge::kernels::kAttentionMaxHeadDim * 32 + 2 * 64 * 32 + 64) / 1048576.0;
   const double extra_mb = 4.0 * (no + nl + nq + nk + nv) / 1048576.0 + tiles_mb;
   const double gflop = visible_pairs(s) * 2.0 * (4 * s.Dqk + 3 * s.Dv) / 1e9;
-  return {median(f), median(b), median(t),   median(c), extra_mb, rss1 - rss0,
-          gflop,     4.0 * (nq + nk + nv + no) / 1048576.0};
+  return {median(f), median(b),   median(t), median(c),
+          extra_mb,  rss1 - rss0, gflop,     4.0 * (nq + nk + nv + no) / 1048576.0};
 }
 
 }  // namespace
@@ -160,9 +160,12 @@ int main(int argc, char** argv) {
   int reps = 20, torch_reps = 5;
   bool torch = true;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--torch-reps") && i + 1 < argc) torch_reps = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--no-torch")) torch = false;
+    if (!std::strcmp(argv[i], "--reps") && i + 1 < argc)
+      reps = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--torch-reps") && i + 1 < argc)
+      torch_reps = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--no-torch"))
+      torch = false;
   }
   // B, Tq, Tk, H, KV, Dqk, Dv, window
   const std::vector<std::pair<const char*, AttentionShape>> shapes = {
@@ -188,12 +191,13 @@ int main(int argc, char** argv) {
     if (std::fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
     std::fclose(f);
   }
-  std::printf("attention forward+backward, float32, 2 threads; medians of %d (ours) / %d (torch); "
-              "load average %.2f (other work on the machine skews wall times)\n",
-              reps, torch_reps, load[0]);
-  std::printf("%-24s | %7s %7s %7s %7s %7s | %8s %8s %8s %8s | %7s %7s | %7s %8s %6s\n",
-              "shape", "fwd ms", "bwd ms", "total", "cpu ms", "GFLOP/s", "torch f", "torch b",
-              "torch t", "torch cpu", "speedup", "cpu x", "ours MB", "torch MB", "ratio");
+  std::printf(
+      "attention forward+backward, float32, 2 threads; medians of %d (ours) / %d (torch); "
+      "load average %.2f (other work on the machine skews wall times)\n",
+      reps, torch_reps, load[0]);
+  std::printf("%-24s | %7s %7s %7s %7s %7s | %8s %8s %8s %8s | %7s %7s | %7s %8s %6s\n", "shape",
+              "fwd ms", "bwd ms", "total", "cpu ms", "GFLOP/s", "torch f", "torch b", "torch t",
+              "torch cpu", "speedup", "cpu x", "ours MB", "torch MB", "ratio");
   for (size_t i = 0; i < shapes.size(); ++i) {
     const OursResult& o = orr[i];
     const TorchResult& t = tr[i];
@@ -204,7 +208,8 @@ int main(int argc, char** argv) {
         t.fwd_ms, t.bwd_ms, t.total_ms, t.cpu_ms, t.total_ms / o.total_ms, t.cpu_ms / o.cpu_ms,
         o.extra_mb, t.extra_mb, t.extra_mb / o.extra_mb);
   }
-  std::printf("\nspeedup = torch wall / ours wall (medians); cpu x = the same for process CPU time\n");
+  std::printf(
+      "\nspeedup = torch wall / ours wall (medians); cpu x = the same for process CPU time\n");
   std::printf("memory = peak extra beyond the inputs q,k,v,dout (%s)\n",
               "ours: out+lse+dq+dk+dv+stack tiles; torch: ru_maxrss increase in a fresh process");
   for (size_t i = 0; i < shapes.size(); ++i) {

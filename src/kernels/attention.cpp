@@ -12,13 +12,13 @@
 // 8e-8 over [-87, 88]). Double runs the same tiling on plain loops.
 #include "kernels/attention.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
-
-#include <omp.h>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -102,8 +102,7 @@ inline void gemm_panel_f32(float* C, int64_t ldc, const float* A, int64_t a_rs, 
   constexpr int MR = NV <= 2 ? 8 : 4;
   int64_t i = 0;
   for (; i + MR <= M; i += MR) {
-    gemm_block_f32<MR, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
-                           zero_init);
+    gemm_block_f32<MR, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail, zero_init);
   }
   // Leftover rows in halving blocks, so a ragged row range still runs mostly blocked.
   if constexpr (MR > 4) {
@@ -114,19 +113,17 @@ inline void gemm_panel_f32(float* C, int64_t ldc, const float* A, int64_t a_rs, 
     }
   }
   if (i + 2 <= M) {
-    gemm_block_f32<2, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
-                          zero_init);
+    gemm_block_f32<2, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail, zero_init);
     i += 2;
   }
   if (i < M) {
-    gemm_block_f32<1, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
-                          zero_init);
+    gemm_block_f32<1, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail, zero_init);
   }
 }
 
 template <>
-void gemm<float>(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_cs,
-                 const float* Bm, int64_t ldb, int64_t M, int64_t K, int64_t N, bool zero_init) {
+void gemm<float>(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_cs, const float* Bm,
+                 int64_t ldb, int64_t M, int64_t K, int64_t N, bool zero_init) {
   for (int64_t n0 = 0; n0 < N; n0 += 64) {
     const int64_t nn = std::min<int64_t>(64, N - n0);
     const int nv = static_cast<int>((nn + 15) / 16);
@@ -135,10 +132,18 @@ void gemm<float>(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_
     float* c = C + n0;
     const float* b = Bm + n0;
     switch (nv) {
-      case 1: gemm_panel_f32<1>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
-      case 2: gemm_panel_f32<2>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
-      case 3: gemm_panel_f32<3>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
-      default: gemm_panel_f32<4>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
+      case 1:
+        gemm_panel_f32<1>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init);
+        break;
+      case 2:
+        gemm_panel_f32<2>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init);
+        break;
+      case 3:
+        gemm_panel_f32<3>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init);
+        break;
+      default:
+        gemm_panel_f32<4>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init);
+        break;
     }
   }
 }
@@ -177,7 +182,6 @@ template <typename T>
 void exp_inplace(T* x, int64_t n) {
   for (int64_t j = 0; j < n; ++j) x[j] = std::exp(x[j]);
 }
-
 
 // Copies rows [nk x D] (row stride ld) into Dt [D x kBk], transposed; columns nk.. are zero so
 // that every S row can be computed as full vectors.
@@ -266,7 +270,8 @@ static_assert(kBk == 32, "the float row kernels hold a tile row in two vectors")
 
 inline float hmax_f32(__m512 x) {
   // Max over the lanes by folding halves.
-  __m256 h = _mm256_max_ps(_mm512_maskz_extractf32x8_ps(0xFF, x, 0), _mm512_maskz_extractf32x8_ps(0xFF, x, 1));
+  __m256 h = _mm256_max_ps(_mm512_maskz_extractf32x8_ps(0xFF, x, 0),
+                           _mm512_maskz_extractf32x8_ps(0xFF, x, 1));
   __m128 f = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
   f = _mm_max_ps(f, _mm_movehl_ps(f, f));
   f = _mm_max_ss(f, _mm_movehdup_ps(f));
@@ -274,7 +279,8 @@ inline float hmax_f32(__m512 x) {
 }
 
 inline float hsum_f32(__m512 x) {
-  __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, x, 0), _mm512_maskz_extractf32x8_ps(0xFF, x, 1));
+  __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, x, 0),
+                           _mm512_maskz_extractf32x8_ps(0xFF, x, 1));
   __m128 f = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
   f = _mm_add_ps(f, _mm_movehl_ps(f, f));
   f = _mm_add_ss(f, _mm_movehdup_ps(f));
@@ -330,8 +336,7 @@ float dot<float>(const float* a, const float* b, int64_t n) {
   __m512 acc = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
     const int64_t left = n - i;
-    const __mmask16 mk =
-        left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+    const __mmask16 mk = left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
     acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + i), _mm512_maskz_loadu_ps(mk, b + i), acc);
   }
   return hsum_f32(acc);
@@ -485,9 +490,9 @@ struct BwdDims {
 // Rows i0..i0+mq-1 of head h (batch row b) against the key block at j0 (nk keys, packed as Kt
 // and Vt): leaves P = exp(S*scale - lse) in P and dS = P (dP - D) scale in dS, both [mq x kBk].
 template <typename T>
-void backward_tile(T* P, T* dS, const T* q, const T* dout, const T* out, const T* lse,
-                   const T* Kt, const T* Vt, int64_t b, int64_t h, int64_t i0, int64_t mq,
-                   int64_t j0, int64_t nk, uint32_t kbits, T scale, const BwdDims& d) {
+void backward_tile(T* P, T* dS, const T* q, const T* dout, const T* out, const T* lse, const T* Kt,
+                   const T* Vt, int64_t b, int64_t h, int64_t i0, int64_t mq, int64_t j0,
+                   int64_t nk, uint32_t kbits, T scale, const BwdDims& d) {
   const T* qrows = q + ((b * d.Tq + i0) * d.H + h) * d.Dqk;
   const T* dorows = dout + ((b * d.Tq + i0) * d.H + h) * d.Dv;
   const T* orows = out + ((b * d.Tq + i0) * d.H + h) * d.Dv;
@@ -506,10 +511,10 @@ void backward_tile(T* P, T* dS, const T* q, const T* dout, const T* out, const T
 // dk, dv of key blocks kb_begin..kb_end-1 of kv head kvh (batch row b), from every query row
 // that sees them; with_dq also adds those tiles' dq contributions (the normal schedule).
 template <typename T>
-void backward_key_blocks(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k,
-                         const T* v, const T* out, const T* lse, const uint8_t* key_keep,
-                         T scale, const BwdDims& d, int64_t b, int64_t kvh, int64_t kb_begin,
-                         int64_t kb_end, bool with_dq) {
+void backward_key_blocks(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
+                         const T* out, const T* lse, const uint8_t* key_keep, T scale,
+                         const BwdDims& d, int64_t b, int64_t kvh, int64_t kb_begin, int64_t kb_end,
+                         bool with_dq) {
   const uint8_t* keep = key_keep ? key_keep + b * d.Tk : nullptr;
   const T* kbase = k + (b * d.Tk * d.KV + kvh) * d.Dqk;
   const T* vbase = v + (b * d.Tk * d.KV + kvh) * d.Dv;
@@ -528,8 +533,7 @@ void backward_key_blocks(T* dq, T* dk, T* dv, const T* dout, const T* q, const T
     const int64_t nk = std::min(kBk, d.Tk - j0);
     // Query rows that can see some key of this block: j0 <= p and p - W < j0 + nk - 1.
     const int64_t i_lo = std::max<int64_t>(0, j0 - d.off);
-    const int64_t i_hi =
-        d.W > 0 ? std::min(d.Tq - 1, j0 + nk - 1 + d.W - 1 - d.off) : d.Tq - 1;
+    const int64_t i_hi = d.W > 0 ? std::min(d.Tq - 1, j0 + nk - 1 + d.W - 1 - d.off) : d.Tq - 1;
     if (i_lo > i_hi) continue;
     pack_transposed(Kt, kbase + j0 * d.ldk, d.ldk, nk, d.Dqk);
     pack_transposed(Vt, vbase + j0 * d.ldv, d.ldv, nk, d.Dv);
@@ -565,9 +569,9 @@ void backward_key_blocks(T* dq, T* dk, T* dv, const T* dout, const T* q, const T
 
 // dq of query block qb of head h (batch row b): pass 2 of the two-pass schedule.
 template <typename T>
-void backward_query_block(T* dq, const T* dout, const T* q, const T* k, const T* v,
-                          const T* out, const T* lse, const uint8_t* key_keep, T scale,
-                          const BwdDims& d, int64_t b, int64_t h, int64_t qb) {
+void backward_query_block(T* dq, const T* dout, const T* q, const T* k, const T* v, const T* out,
+                          const T* lse, const uint8_t* key_keep, T scale, const BwdDims& d,
+                          int64_t b, int64_t h, int64_t qb) {
   const int64_t i0 = qb * kBq;
   const int64_t mq = std::min(kBq, d.Tq - i0);
   const int64_t p_first = d.off + i0, p_last = p_first + mq - 1;
@@ -603,9 +607,9 @@ template <typename T>
 void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
                     const T* out, const T* lse, const uint8_t* key_keep, T scale,
                     const AttentionShape& s) {
-  const BwdDims d{s.Tq,        s.Tk,          s.H,           s.KV,         s.Dqk,
-                  s.Dv,        s.window,      s.H / s.KV,    s.Tk - s.Tq,  s.H * s.Dqk,
-                  s.KV * s.Dqk, s.KV * s.Dv,  s.H * s.Dv};
+  const BwdDims d{s.Tq,         s.Tk,        s.H,        s.KV,        s.Dqk,
+                  s.Dv,         s.window,    s.H / s.KV, s.Tk - s.Tq, s.H * s.Dqk,
+                  s.KV * s.Dqk, s.KV * s.Dv, s.H * s.Dv};
   const int64_t nkb = (s.Tk + kBk - 1) / kBk;
   const int64_t nqb = (s.Tq + kBq - 1) / kBq;
 
@@ -636,8 +640,8 @@ void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, 
 // Public entry points.
 
 template <typename T>
-void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v,
-                       const uint8_t* key_keep, T scale, const AttentionShape& s) {
+void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const uint8_t* key_keep,
+                       T scale, const AttentionShape& s) {
   if (s.Dqk > kMaxD || s.Dv > kMaxD) {
     attention_forward_naive(out, lse, q, k, v, key_keep, scale, s);
     return;
@@ -754,15 +758,15 @@ void attention_backward_naive(T* dq, T* dk, T* dv, const T* dout, const T* q, co
 }
 
 #define SEEKFORGE_ATTENTION_INSTANTIATE(T)                                                       \
-  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const uint8_t*, T,   \
-                                     const AttentionShape&);                                    \
-  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,       \
-                                      const T*, const T*, const uint8_t*, T,                    \
-                                      const AttentionShape&);                                   \
-  template void attention_forward_naive<T>(T*, T*, const T*, const T*, const T*,                \
-                                           const uint8_t*, T, const AttentionShape&);           \
-  template void attention_backward_naive<T>(T*, T*, T*, const T*, const T*, const T*, const T*, \
-                                            const T*, const T*, const uint8_t*, T,              \
+  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const uint8_t*, T,    \
+                                     const AttentionShape&);                                     \
+  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,        \
+                                      const T*, const T*, const uint8_t*, T,                     \
+                                      const AttentionShape&);                                    \
+  template void attention_forward_naive<T>(T*, T*, const T*, const T*, const T*, const uint8_t*, \
+                                           T, const AttentionShape&);                            \
+  template void attention_backward_naive<T>(T*, T*, T*, const T*, const T*, const T*, const T*,  \
+                                            const T*, const T*, const uint8_t*, T,               \
                                             const AttentionShape&);
 
 SEEKFORGE_ATTENTION_INSTANTIATE(float)

@@ -65,8 +65,8 @@ void expect_close(const std::vector<T>& got, const std::vector<T>& want, double 
     const double err = std::abs(double(got[i]) - double(want[i]));
     if (err > rtol * std::abs(double(want[i])) + atol * maxabs) {
       if (++bad <= 5) {
-        ADD_FAILURE() << what << "[" << i << "]: got " << got[i] << " want " << want[i]
-                      << " err " << err;
+        ADD_FAILURE() << what << "[" << i << "]: got " << got[i] << " want " << want[i] << " err "
+                      << err;
       }
     }
   }
@@ -96,10 +96,10 @@ void check_against_naive(const AttentionShape& s, bool with_keep, uint32_t seed,
   const uint8_t* keep_r = with_keep ? ref.keep.data() : nullptr;
   const T scale = T(1) / std::sqrt(T(s.Dqk));
 
-  attention_forward(fast.out.data(), fast.lse.data(), fast.q.data(), fast.k.data(),
-                    fast.v.data(), keep_f, scale, s);
-  attention_forward_naive(ref.out.data(), ref.lse.data(), ref.q.data(), ref.k.data(),
-                          ref.v.data(), keep_r, scale, s);
+  attention_forward(fast.out.data(), fast.lse.data(), fast.q.data(), fast.k.data(), fast.v.data(),
+                    keep_f, scale, s);
+  attention_forward_naive(ref.out.data(), ref.lse.data(), ref.q.data(), ref.k.data(), ref.v.data(),
+                          keep_r, scale, s);
   expect_close(fast.out, ref.out, tol<T>(), tol<T>(), "out");
   expect_close(fast.lse, ref.lse, tol<T>(), tol<T>(), "lse");
 
@@ -108,8 +108,8 @@ void check_against_naive(const AttentionShape& s, bool with_keep, uint32_t seed,
                      fast.q.data(), fast.k.data(), fast.v.data(), ref.out.data(), ref.lse.data(),
                      keep_f, scale, s);
   attention_backward_naive(ref.dq.data(), ref.dk.data(), ref.dv.data(), ref.dout.data(),
-                           ref.q.data(), ref.k.data(), ref.v.data(), ref.out.data(),
-                           ref.lse.data(), keep_r, scale, s);
+                           ref.q.data(), ref.k.data(), ref.v.data(), ref.out.data(), ref.lse.data(),
+                           keep_r, scale, s);
   expect_close(fast.dq, ref.dq, tol<T>(), tol<T>(), "dq");
   expect_close(fast.dk, ref.dk, tol<T>(), tol<T>(), "dk");
   expect_close(fast.dv, ref.dv, tol<T>(), tol<T>(), "dv");
@@ -189,10 +189,10 @@ TYPED_TEST(AttentionVsNaive, TwoPassBackwardSchedule) {
     Buffers<T> b = make_buffers<T>(s, 17);
     std::vector<uint8_t> keep(s.B * s.Tk, 1);
     keep[7] = keep[100] = 0;
-    attention_forward(b.out.data(), b.lse.data(), b.q.data(), b.k.data(), b.v.data(),
-                      keep.data(), T(0.2), s);
-    attention_backward(b.dq.data(), b.dk.data(), b.dv.data(), b.dout.data(), b.q.data(),
-                       b.k.data(), b.v.data(), b.out.data(), b.lse.data(), keep.data(), T(0.2), s);
+    attention_forward(b.out.data(), b.lse.data(), b.q.data(), b.k.data(), b.v.data(), keep.data(),
+                      T(0.2), s);
+    attention_backward(b.dq.data(), b.dk.data(), b.dv.data(), b.dout.data(), b.q.data(), b.k.data(),
+                       b.v.data(), b.out.data(), b.lse.data(), keep.data(), T(0.2), s);
     return b;
   };
   const Buffers<T> two = grads(2), one = grads(1);
@@ -250,8 +250,8 @@ TEST(Attention, FiniteDifferencesDouble) {
   attention_forward(b.out.data(), b.lse.data(), b.q.data(), b.k.data(), b.v.data(), keep.data(),
                     scale, s);
   std::vector<double> dq(b.q.size(), 0.0), dk(b.k.size(), 0.0), dv(b.v.size(), 0.0);
-  attention_backward(dq.data(), dk.data(), dv.data(), w.data(), b.q.data(), b.k.data(),
-                     b.v.data(), b.out.data(), b.lse.data(), keep.data(), scale, s);
+  attention_backward(dq.data(), dk.data(), dv.data(), w.data(), b.q.data(), b.k.data(), b.v.data(),
+                     b.out.data(), b.lse.data(), keep.data(), scale, s);
   const double eps = 1e-6;
   auto check = [&](std::vector<double>& x, const std::vector<double>& grad, const char* name) {
     for (size_t i = 0; i < x.size(); ++i) {
@@ -282,8 +282,8 @@ TEST(Attention, Deterministic) {
     const float scale = 0.125f;
     attention_forward(b.out.data(), b.lse.data(), b.q.data(), b.k.data(), b.v.data(), nullptr,
                       scale, s);
-    attention_backward(b.dq.data(), b.dk.data(), b.dv.data(), b.dout.data(), b.q.data(),
-                       b.k.data(), b.v.data(), b.out.data(), b.lse.data(), nullptr, scale, s);
+    attention_backward(b.dq.data(), b.dk.data(), b.dv.data(), b.dout.data(), b.q.data(), b.k.data(),
+                       b.v.data(), b.out.data(), b.lse.data(), nullptr, scale, s);
     return b;
   };
   const Buffers<float> a = run(), c = run();
