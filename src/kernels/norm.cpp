@@ -40,12 +40,16 @@ void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T
 #pragma omp simd reduction(+ : dot)
     for (int64_t c = 0; c < C; ++c) dot += double(dyr[c] * w[c]) * double(xr[c]);
     const T k = T(dot / double(C)) * r * r * r;
-#pragma omp simd
-    for (int64_t c = 0; c < C; ++c) dxr[c] += r * w[c] * dyr[c] - k * xr[c];
     if (part != nullptr) {
       T* pw = part[0];
 #pragma omp simd
-      for (int64_t c = 0; c < C; ++c) pw[c] += dyr[c] * xr[c] * r;
+      for (int64_t c = 0; c < C; ++c) {
+        dxr[c] += r * w[c] * dyr[c] - k * xr[c];
+        pw[c] += dyr[c] * xr[c] * r;
+      }
+    } else {
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) dxr[c] += r * w[c] * dyr[c] - k * xr[c];
     }
   };
   auto col_fn = [=](int64_t c0, int64_t c1) {
@@ -100,18 +104,21 @@ void layernorm_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w
       sgx += double(g) * double((xr[c] - mu) * r);
     }
     const T mg = T(sg / double(C)), mgx = T(sgx / double(C));
-#pragma omp simd
-    for (int64_t c = 0; c < C; ++c) {
-      const T xhat = (xr[c] - mu) * r;
-      dxr[c] += r * (dyr[c] * w[c] - mg - xhat * mgx);
-    }
     if (part != nullptr) {
       T* pw = part[0];
       T* pb = part[1];
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) {
-        pw[c] += dyr[c] * ((xr[c] - mu) * r);
+        const T xhat = (xr[c] - mu) * r;
+        dxr[c] += r * (dyr[c] * w[c] - mg - xhat * mgx);
+        pw[c] += dyr[c] * xhat;
         pb[c] += dyr[c];
+      }
+    } else {
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        const T xhat = (xr[c] - mu) * r;
+        dxr[c] += r * (dyr[c] * w[c] - mg - xhat * mgx);
       }
     }
   };
