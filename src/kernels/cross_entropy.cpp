@@ -86,7 +86,7 @@ template <typename T>
 void cross_entropy_forward(T* losses, T* lse, const T* logits, const int64_t* targets, int64_t N,
                            int64_t V, T label_smoothing, int64_t ignore_index) {
   const double eps = double(label_smoothing);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(V))
   for (int64_t n = 0; n < N; ++n) {
     const int64_t t = targets[n];
     if (t == ignore_index) {
@@ -109,7 +109,7 @@ void cross_entropy_backward(T* dlogits, const T* dloss, const T* logits, const T
                             int64_t ignore_index, bool accumulate) {
   // Forward: loss = (1-eps)(lse - x_t) + eps (lse - mean_v x_v); d lse / d x_v = softmax_v.
   [[maybe_unused]] const bool stream = !accumulate && N * V * int64_t(sizeof(T)) >= kStreamBytes;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(V))
   for (int64_t n = 0; n < N; ++n) {
     const int64_t t = targets[n];
     T* d = dlogits + n * V;

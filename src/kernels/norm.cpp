@@ -12,7 +12,7 @@ namespace seekforge::kernels {
 
 template <typename T>
 void rmsnorm_forward(T* y, T* rstd, const T* x, const T* w, int64_t N, int64_t C, T eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(C))
   for (int64_t n = 0; n < N; ++n) {
     const T* xr = x + n * C;
     T* yr = y + n * C;
@@ -66,7 +66,7 @@ void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T
 template <typename T>
 void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t N,
                        int64_t C, T eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(C))
   for (int64_t n = 0; n < N; ++n) {
     const T* xr = x + n * C;
     T* yr = y + n * C;

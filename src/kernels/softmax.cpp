@@ -13,7 +13,7 @@ namespace seekforge::kernels {
 
 template <typename T>
 void softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(C))
   for (int64_t n = 0; n < N; ++n) {
     const T* xr = x + n * C;
     T* yr = y + n * C;
@@ -27,7 +27,7 @@ void softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
 template <typename T>
 void softmax_backward(T* dx, const T* y, const T* dy, int64_t N, int64_t C) {
   // y = softmax(x): dx_j = y_j (dy_j - sum_i y_i dy_i).
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(C))
   for (int64_t n = 0; n < N; ++n) {
     const T* yr = y + n * C;
     const T* dyr = dy + n * C;
@@ -43,7 +43,7 @@ void softmax_backward(T* dx, const T* y, const T* dy, int64_t N, int64_t C) {
 
 template <typename T>
 void log_softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(C))
   for (int64_t n = 0; n < N; ++n) {
     const T* xr = x + n * C;
     T* yr = y + n * C;
@@ -58,7 +58,7 @@ template <typename T>
 void log_softmax_backward(T* dx, const T* y, const T* dy, int64_t N, int64_t C) {
   // y = x - lse(x): dx_j = dy_j - exp(y_j) sum_i dy_i. exp(y_j) is softmax_j; it is recomputed
   // rather than stored because the exp is cheaper than another [N, C] buffer.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(C))
   for (int64_t n = 0; n < N; ++n) {
     const T* yr = y + n * C;
     const T* dyr = dy + n * C;
