@@ -17,6 +17,7 @@
 // -Wmaybe-uninitialized flags once inlined (GCC bug 105593); the warning points into the header.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 #define SEEKFORGE_AVX512 1
