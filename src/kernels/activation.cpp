@@ -125,14 +125,14 @@ void gelu_tanh_backward(T* dx, const T* dy, const T* x, int64_t n) {
 
 template <typename T>
 void gelu_erf_forward(T* y, const T* x, int64_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, kChunkElems)
   for (int64_t i = 0; i < n; ++i) y[i] = T(0.5) * x[i] * (T(1) + std::erf(x[i] * T(kInvSqrt2)));
 }
 
 template <typename T>
 void gelu_erf_backward(T* dx, const T* dy, const T* x, int64_t n) {
   // y = x Phi(x): dy/dx = Phi(x) + x phi(x).
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, kChunkElems)
   for (int64_t i = 0; i < n; ++i) {
     const T v = x[i];
     const T cdf = T(0.5) * (T(1) + std::erf(v * T(kInvSqrt2)));

@@ -1,6 +1,7 @@
 // Elementwise activations on flat buffers of n elements: SiLU and GELU (tanh approximation and
 // exact erf form), forward and backward. Not here: fused gates (swiglu.h) or in-place variants.
-// Templates for float and double; OpenMP static split; deterministic. Backward ACCUMULATES (+=).
+// Templates for float and double; OpenMP over blocks of elements (any assignment of blocks to
+// threads gives the same bits, see vec_math.h); deterministic. Backward ACCUMULATES (+=).
 #pragma once
 
 #include <cstdint>

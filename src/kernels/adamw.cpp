@@ -32,6 +32,28 @@ void for_my_share(const Seg* segs, int nsegs, Fn fn) {
   }
 }
 
+// Calls fn(segment index, begin, end) for every piece of the concatenated elements of all
+// segments, in blocks handed out dynamically (elementwise updates: any assignment gives the
+// same bits). A block scans the segment list from the start: nsegs is small next to a block.
+template <typename Seg, typename Fn>
+void for_blocks(const Seg* segs, int nsegs, Fn fn) {
+  constexpr int64_t kBlock = 65536;
+  int64_t total = 0;
+  for (int s = 0; s < nsegs; ++s) total += segs[s].n;
+  const int64_t blocks = (total + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t rb = blk * kBlock, re = std::min(total, rb + kBlock);
+    int64_t seg_start = 0;
+    for (int s = 0; s < nsegs && seg_start < re; ++s) {
+      const int64_t seg_end = seg_start + segs[s].n;
+      const int64_t b = std::max(rb, seg_start), e = std::min(re, seg_end);
+      if (b < e) fn(s, b - seg_start, e - seg_start);
+      seg_start = seg_end;
+    }
+  }
+}
+
 struct AdamWScalars {
   double decay, step_size_neg, bc2_sqrt;
 };
@@ -48,8 +70,7 @@ template <typename T>
 void adamw_step(const AdamWSegment<T>* segs, int nsegs, const AdamWHyper& h) {
   const T b1 = T(h.beta1), b2 = T(h.beta2), omb1 = T(1.0 - h.beta1), omb2 = T(1.0 - h.beta2);
   const T eps = T(h.eps);
-#pragma omp parallel
-  for_my_share(segs, nsegs, [&](int s, int64_t b, int64_t e) {
+  for_blocks(segs, nsegs, [&](int s, int64_t b, int64_t e) {
     const AdamWSegment<T>& sg = segs[s];
     const AdamWScalars k = adamw_scalars(h, sg.lr, sg.weight_decay);
     const T decay = T(k.decay), step_neg = T(k.step_size_neg), bc2s = T(k.bc2_sqrt);
@@ -116,8 +137,7 @@ template <typename T>
 void sgd_step(const SgdSegment<T>* segs, int nsegs, const SgdHyper& h) {
   const T mom = T(h.momentum);
   const bool use_mom = h.momentum != 0.0, first = h.first_step, nesterov = h.nesterov;
-#pragma omp parallel
-  for_my_share(segs, nsegs, [&](int s, int64_t b, int64_t e) {
+  for_blocks(segs, nsegs, [&](int s, int64_t b, int64_t e) {
     const SgdSegment<T>& sg = segs[s];
     const T wd = T(sg.weight_decay), neg_lr = T(-sg.lr);
     T* __restrict p = sg.p;
@@ -191,8 +211,7 @@ double sum_squares_naive(const Span<const T>* segs, int nsegs) {
 template <typename T>
 void scale(const Span<T>* segs, int nsegs, double s) {
   const T k = T(s);
-#pragma omp parallel
-  for_my_share(segs, nsegs, [&](int i, int64_t b, int64_t e) {
+  for_blocks(segs, nsegs, [&](int i, int64_t b, int64_t e) {
     T* x = segs[i].data;
 #pragma omp simd
     for (int64_t j = b; j < e; ++j) x[j] *= k;

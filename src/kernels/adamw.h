@@ -3,10 +3,10 @@
 //
 // Not here: parameter groups, schedules, state (de)serialisation or ZeRO sharding (src/optim).
 // Each call takes a list of segments (one per parameter tensor, or one for a flat buffer) and
-// runs ONE OpenMP region over all of them: the concatenated index space is split statically
-// over the threads. Updates are elementwise, so bitwise repeatable for any thread count; the
-// sum of squares is repeatable for a fixed thread count. Buffers are borrowed, not owned; the
-// segments must not overlap.
+// runs ONE OpenMP region over all of them: the concatenated index space is cut into blocks
+// handed to the threads. Updates are elementwise, so bitwise repeatable for any thread count;
+// the sum of squares splits statically and is repeatable for a fixed thread count. Buffers are
+// borrowed, not owned; the segments must not overlap.
 #pragma once
 
 #include <cstdint>

@@ -4,11 +4,15 @@
 // How the tiled kernels are built: every product between tiles is one small GEMM
 //   C[M x N] (+)= A[M x K] * B[K x N]
 // with A read through arbitrary row/column strides (so P^T and dS^T need no copies) and B rows
-// contiguous. S = Q K^T uses a per-tile transposed copy of the key block (Kt, [Dqk x kBk]) so
-// that it is such a product too. The float version of that GEMM is an AVX-512 register-blocked
-// micro-kernel (8x32 or 4x64 accumulators); exp is a vectorised Cephes-style polynomial.
-// Double runs the same tiling on plain loops.
+// contiguous. S = Q K^T uses a per-tile transposed copy of the key block (Kt, [Dqk x kBk], made
+// with 16x16 in-register transposes) so that it is such a product too. The float version of
+// that GEMM is an AVX-512 register-blocked micro-kernel (8x32 or 4x64 accumulators); the
+// per-row softmax work runs on two vectors per tile row, with the causal/window/padding mask as
+// a 32-bit mask per row, and exp is a vectorised Cephes-style polynomial (max relative error
+// 8e-8 over [-87, 88]). Double runs the same tiling on plain loops.
 #include "kernels/attention.h"
+
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -98,18 +102,28 @@ inline void gemm_panel_f32(float* C, int64_t ldc, const float* A, int64_t a_rs, 
   constexpr int MR = NV <= 2 ? 8 : 4;
   int64_t i = 0;
   for (; i + MR <= M; i += MR) {
-    gemm_block_f32<MR, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
-                           zero_init);
+    gemm_block_f32<MR, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail, zero_init);
   }
-  for (; i < M; ++i) {
-    gemm_block_f32<1, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
-                          zero_init);
+  // Leftover rows in halving blocks, so a ragged row range still runs mostly blocked.
+  if constexpr (MR > 4) {
+    if (i + 4 <= M) {
+      gemm_block_f32<4, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail,
+                            zero_init);
+      i += 4;
+    }
+  }
+  if (i + 2 <= M) {
+    gemm_block_f32<2, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail, zero_init);
+    i += 2;
+  }
+  if (i < M) {
+    gemm_block_f32<1, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail, zero_init);
   }
 }
 
 template <>
-void gemm<float>(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_cs,
-                 const float* Bm, int64_t ldb, int64_t M, int64_t K, int64_t N, bool zero_init) {
+void gemm<float>(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_cs, const float* Bm,
+                 int64_t ldb, int64_t M, int64_t K, int64_t N, bool zero_init) {
   for (int64_t n0 = 0; n0 < N; n0 += 64) {
     const int64_t nn = std::min<int64_t>(64, N - n0);
     const int nv = static_cast<int>((nn + 15) / 16);
@@ -118,10 +132,18 @@ void gemm<float>(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_
     float* c = C + n0;
     const float* b = Bm + n0;
     switch (nv) {
-      case 1: gemm_panel_f32<1>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
-      case 2: gemm_panel_f32<2>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
-      case 3: gemm_panel_f32<3>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
-      default: gemm_panel_f32<4>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init); break;
+      case 1:
+        gemm_panel_f32<1>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init);
+        break;
+      case 2:
+        gemm_panel_f32<2>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init);
+        break;
+      case 3:
+        gemm_panel_f32<3>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init);
+        break;
+      default:
+        gemm_panel_f32<4>(c, ldc, A, a_rs, a_cs, b, ldb, M, K, tail, zero_init);
+        break;
     }
   }
 }
@@ -161,33 +183,208 @@ void exp_inplace(T* x, int64_t n) {
   for (int64_t j = 0; j < n; ++j) x[j] = std::exp(x[j]);
 }
 
-#if defined(__AVX512F__)
-template <>
-void exp_inplace<float>(float* x, int64_t n) {
-  for (int64_t j = 0; j < n; j += 16) {
-    const int64_t left = n - j;
-    const __mmask16 mk =
-        left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
-    _mm512_mask_storeu_ps(x + j, mk, exp_f32x16(_mm512_maskz_loadu_ps(mk, x + j)));
-  }
-}
-#endif
-
 // Copies rows [nk x D] (row stride ld) into Dt [D x kBk], transposed; columns nk.. are zero so
 // that every S row can be computed as full vectors.
 template <typename T>
 void pack_transposed(T* Dt, const T* rows, int64_t ld, int64_t nk, int64_t D) {
-  for (int64_t d = 0; d < D; ++d) {
-    T* dst = Dt + d * kBk;
-    for (int64_t j = 0; j < nk; ++j) dst[j] = rows[j * ld + d];
-    for (int64_t j = nk; j < kBk; ++j) dst[j] = T(0);
+  // Rows are read contiguously; the scattered writes land in a small buffer that stays in L1.
+  for (int64_t j = 0; j < nk; ++j) {
+    const T* src = rows + j * ld;
+    for (int64_t d = 0; d < D; ++d) Dt[d * kBk + j] = src[d];
   }
+  for (int64_t d = 0; d < D; ++d) {
+    for (int64_t j = nk; j < kBk; ++j) Dt[d * kBk + j] = T(0);
+  }
+}
+
+// <a, b> over n elements.
+template <typename T>
+T dot(const T* a, const T* b, int64_t n) {
+  T acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
 }
 
 // Whether key jj is visible from a query at absolute position p.
 inline bool key_visible(int64_t jj, int64_t p, int64_t window, const uint8_t* keep) {
   return jj <= p && (window == 0 || jj > p - window) && (keep == nullptr || keep[jj] != 0);
 }
+
+// Bit j of the result: key j0 + j is allowed by key_keep (j < nk). All nk bits without a mask.
+inline uint32_t keep_bits(const uint8_t* keep, int64_t j0, int64_t nk) {
+  if (keep == nullptr) return static_cast<uint32_t>((uint64_t(1) << nk) - 1);
+  uint32_t bits = 0;
+  for (int64_t j = 0; j < nk; ++j) bits |= uint32_t(keep[j0 + j] != 0) << j;
+  return bits;
+}
+
+// Bit j of the result: key j0 + j (j < nk) is visible from a query at position p: causal,
+// window, and the tile's keep bits.
+inline uint32_t row_bits(int64_t p, int64_t j0, int64_t nk, int64_t window, uint32_t keep) {
+  const int64_t hi = std::min(nk - 1, p - j0);
+  const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1 - j0) : 0;
+  if (hi < lo) return 0;
+  const uint64_t range = ((uint64_t(2) << hi) - 1) & ~((uint64_t(1) << lo) - 1);
+  return static_cast<uint32_t>(range) & keep;
+}
+
+// Forward, one row of a tile: turns the raw scores srow[0..kBk) into unnormalised
+// probabilities exp(s*scale - m_new) under the row's running maximum m (bits: visible keys;
+// others get 0), and updates m and the running sum l. Returns the factor exp(m_old - m_new)
+// by which the row's output accumulator must be rescaled.
+template <typename T>
+T softmax_row(T* srow, uint32_t bits, T scale, T& m, T& l) {
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  T mx = neg_inf;
+  for (int64_t j = 0; j < kBk; ++j) {
+    srow[j] = (bits >> j) & 1u ? srow[j] * scale : neg_inf;
+    mx = std::max(mx, srow[j]);
+  }
+  const T m_new = std::max(m, mx);
+  if (m_new == neg_inf) {  // nothing visible yet for this row
+    std::fill(srow, srow + kBk, T(0));
+    return T(1);
+  }
+  for (int64_t j = 0; j < kBk; ++j) srow[j] -= m_new;
+  exp_inplace(srow, kBk);
+  T sum = 0;
+  for (int64_t j = 0; j < kBk; ++j) sum += srow[j];
+  const T corr = std::exp(m - m_new);  // exp(-inf) = 0 on the first visible tile
+  l = l * corr + sum;
+  m = m_new;
+  return corr;
+}
+
+// Backward, one row of a tile: prow holds raw scores, dsrow holds dP = dout V^T. Leaves
+// P = exp(s*scale - lse) (0 where hidden) in prow and dS = P (dP - D) scale in dsrow.
+template <typename T>
+void grad_row(T* prow, T* dsrow, uint32_t bits, T scale, T lse, T D) {
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < kBk; ++j) prow[j] = (bits >> j) & 1u ? prow[j] * scale - lse : neg_inf;
+  exp_inplace(prow, kBk);
+  for (int64_t j = 0; j < kBk; ++j) dsrow[j] = prow[j] * (dsrow[j] - D) * scale;
+}
+
+#if defined(__AVX512F__)
+static_assert(kBk == 32, "the float row kernels hold a tile row in two vectors");
+
+inline float hmax_f32(__m512 x) {
+  // Max over the lanes by folding halves.
+  __m256 h = _mm256_max_ps(_mm512_maskz_extractf32x8_ps(0xFF, x, 0),
+                           _mm512_maskz_extractf32x8_ps(0xFF, x, 1));
+  __m128 f = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  f = _mm_max_ps(f, _mm_movehl_ps(f, f));
+  f = _mm_max_ss(f, _mm_movehdup_ps(f));
+  return _mm_cvtss_f32(f);
+}
+
+inline float hsum_f32(__m512 x) {
+  __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, x, 0),
+                           _mm512_maskz_extractf32x8_ps(0xFF, x, 1));
+  __m128 f = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  f = _mm_add_ps(f, _mm_movehl_ps(f, f));
+  f = _mm_add_ss(f, _mm_movehdup_ps(f));
+  return _mm_cvtss_f32(f);
+}
+
+// In-register transpose of a 16x16 float block: r[i] holds row i on entry, column i on exit.
+inline void transpose16_f32(__m512 r[16]) {
+  // Full-mask maskz forms: see exp_f32x16 about GCC 12's unmasked ones.
+  const __mmask16 all = 0xFFFF;
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_maskz_unpacklo_ps(all, r[i], r[i + 1]);
+    t[i + 1] = _mm512_maskz_unpackhi_ps(all, r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_maskz_shuffle_ps(all, t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm512_maskz_shuffle_ps(all, t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm512_maskz_shuffle_ps(all, t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm512_maskz_shuffle_ps(all, t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int h = 0; h < 16; h += 8) {
+    for (int i = 0; i < 4; ++i) {
+      t[h + i] = _mm512_maskz_shuffle_f32x4(all, r[h + i], r[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_maskz_shuffle_f32x4(all, r[h + i], r[h + i + 4], 0xdd);
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_maskz_shuffle_f32x4(all, t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_maskz_shuffle_f32x4(all, t[i], t[i + 8], 0xdd);
+  }
+}
+
+template <>
+void pack_transposed<float>(float* Dt, const float* rows, int64_t ld, int64_t nk, int64_t D) {
+  for (int64_t jb = 0; jb < kBk; jb += 16) {
+    for (int64_t d0 = 0; d0 < D; d0 += 16) {
+      const int64_t nd = std::min<int64_t>(16, D - d0);
+      const __mmask16 md = nd == 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << nd) - 1u);
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) {
+        r[i] = jb + i < nk ? _mm512_maskz_loadu_ps(md, rows + (jb + i) * ld + d0)
+                           : _mm512_setzero_ps();
+      }
+      transpose16_f32(r);
+      for (int64_t i = 0; i < nd; ++i) _mm512_storeu_ps(Dt + (d0 + i) * kBk + jb, r[i]);
+    }
+  }
+}
+
+template <>
+float dot<float>(const float* a, const float* b, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const int64_t left = n - i;
+    const __mmask16 mk = left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + i), _mm512_maskz_loadu_ps(mk, b + i), acc);
+  }
+  return hsum_f32(acc);
+}
+
+template <>
+float softmax_row<float>(float* srow, uint32_t bits, float scale, float& m, float& l) {
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  const __m512 sc = _mm512_set1_ps(scale);
+  const __mmask16 b0 = static_cast<__mmask16>(bits), b1 = static_cast<__mmask16>(bits >> 16);
+  const __m512 s0 = _mm512_mask_mul_ps(ninf, b0, _mm512_loadu_ps(srow), sc);
+  const __m512 s1 = _mm512_mask_mul_ps(ninf, b1, _mm512_loadu_ps(srow + 16), sc);
+  const float mx = hmax_f32(_mm512_maskz_max_ps(0xFFFF, s0, s1));
+  const float m_new = std::max(m, mx);
+  if (m_new == -std::numeric_limits<float>::infinity()) {
+    _mm512_storeu_ps(srow, _mm512_setzero_ps());
+    _mm512_storeu_ps(srow + 16, _mm512_setzero_ps());
+    return 1.0f;
+  }
+  const __m512 mn = _mm512_set1_ps(m_new);
+  const __m512 e0 = exp_f32x16(_mm512_sub_ps(s0, mn));
+  const __m512 e1 = exp_f32x16(_mm512_sub_ps(s1, mn));
+  _mm512_storeu_ps(srow, e0);
+  _mm512_storeu_ps(srow + 16, e1);
+  const float sum = hsum_f32(_mm512_add_ps(e0, e1));
+  const float corr = std::exp(m - m_new);
+  l = l * corr + sum;
+  m = m_new;
+  return corr;
+}
+
+template <>
+void grad_row<float>(float* prow, float* dsrow, uint32_t bits, float scale, float lse, float D) {
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  const __m512 sc = _mm512_set1_ps(scale);
+  const __m512 lv = _mm512_set1_ps(lse);
+  const __m512 dv = _mm512_set1_ps(D);
+  for (int h = 0; h < 2; ++h) {
+    const __mmask16 bh = static_cast<__mmask16>(bits >> (16 * h));
+    const __m512 s = _mm512_loadu_ps(prow + 16 * h);
+    const __m512 t = _mm512_mask_mov_ps(ninf, bh, _mm512_fmsub_ps(s, sc, lv));
+    const __m512 p = exp_f32x16(t);
+    _mm512_storeu_ps(prow + 16 * h, p);
+    const __m512 dp = _mm512_loadu_ps(dsrow + 16 * h);
+    _mm512_storeu_ps(dsrow + 16 * h, _mm512_mul_ps(_mm512_mul_ps(p, _mm512_sub_ps(dp, dv)), sc));
+  }
+}
+#endif  // __AVX512F__
 
 // ---------------------------------------------------------------------------------------------
 // Tiled forward.
@@ -235,46 +432,27 @@ void forward_tiled(T* out, T* lse, const T* q, const T* k, const T* v, const uin
       for (int64_t kb = j_lo / kBk; kb <= j_hi / kBk; ++kb) {
         const int64_t j0 = kb * kBk;
         const int64_t nk = std::min(kBk, Tk - j0);
+        // Only rows r0..r1-1 see any key of this block (p >= j0, p - W < j0 + nk - 1); the
+        // others are left alone, which trims the causal diagonal and the window edge.
+        const int64_t r0 = std::max<int64_t>(0, j0 - p_first);
+        const int64_t r1 = W > 0 ? std::min(mq, j0 + nk - 1 + W - p_first) : mq;
+        if (r0 >= r1) continue;
+        const int64_t mr = r1 - r0;
         pack_transposed(Kt, kbase + j0 * ldk, ldk, nk, Dqk);
         // S = Q_blk K_blk^T
-        gemm(S, kBk, qrows, ldq, 1, Kt, kBk, mq, Dqk, kBk, true);
-        // A tile needs no per-element mask when every row sees every key of it.
-        const bool full = keep == nullptr && j0 + nk - 1 <= p_first && (W == 0 || j0 > p_last - W);
-        for (int64_t r = 0; r < mq; ++r) {
-          T* srow = S + r * kBk;
-          T mx = neg_inf;
-          if (full) {
-            for (int64_t j = 0; j < nk; ++j) {
-              srow[j] *= scale;
-              mx = std::max(mx, srow[j]);
-            }
-          } else {
-            const int64_t p = p_first + r;
-            for (int64_t j = 0; j < nk; ++j) {
-              srow[j] = key_visible(j0 + j, p, W, keep) ? srow[j] * scale : neg_inf;
-              mx = std::max(mx, srow[j]);
-            }
-          }
-          const T m_new = std::max(m[r], mx);
-          if (m_new == neg_inf) {  // nothing visible yet for this row
-            std::fill(srow, srow + nk, T(0));
-            continue;
-          }
-          for (int64_t j = 0; j < nk; ++j) srow[j] -= m_new;
-          exp_inplace(srow, nk);
-          T sum = 0;
-          for (int64_t j = 0; j < nk; ++j) sum += srow[j];
+        gemm(S, kBk, qrows + r0 * ldq, ldq, 1, Kt, kBk, mr, Dqk, kBk, true);
+        const uint32_t kbits = keep_bits(keep, j0, nk);
+        for (int64_t r = r0; r < r1; ++r) {
+          const uint32_t bits = row_bits(p_first + r, j0, nk, W, kbits);
+          const T corr = softmax_row(S + (r - r0) * kBk, bits, scale, m[r], l[r]);
           // Online softmax: rescale what was accumulated under the old maximum.
-          const T corr = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the first visible tile
-          l[r] = l[r] * corr + sum;
           if (corr != T(1)) {
             T* orow = O + r * Dv;
             for (int64_t d = 0; d < Dv; ++d) orow[d] *= corr;
           }
-          m[r] = m_new;
         }
         // O += P V_blk
-        gemm(O, Dv, S, kBk, 1, vbase + j0 * ldv, ldv, mq, nk, Dv, false);
+        gemm(O + r0 * Dv, Dv, S, kBk, 1, vbase + j0 * ldv, ldv, mr, nk, Dv, false);
       }
     }
 
@@ -294,106 +472,165 @@ void forward_tiled(T* out, T* lse, const T* q, const T* k, const T* v, const uin
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tiled backward. One task per (b, kv head): it owns dk, dv of that kv head and dq of the query
-// heads that read it, so accumulation needs no atomics and has a fixed order.
+// Tiled backward.
+//
+// Normal schedule: one task per (b, kv head). It owns dk, dv of that kv head and dq of the query
+// heads that read it, so accumulation needs no atomics and has a fixed order. When there are
+// fewer such tasks than threads (B * KV == 1 on 2 cores), a two-pass schedule keeps every
+// thread busy instead: pass 1 runs one task per (b, kv head, key block) for dk and dv, pass 2 one
+// task per (b, head, query block) for dq, recomputing P and dS (about 40% more arithmetic).
+// Both schedules add the same tile products in the same order (key blocks ascending), so the
+// results are bitwise the same whichever runs.
+
+// Sizes and strides shared by the backward helpers.
+struct BwdDims {
+  int64_t Tq, Tk, H, KV, Dqk, Dv, W, group, off, ldq, ldk, ldv, ldo;
+};
+
+// Rows i0..i0+mq-1 of head h (batch row b) against the key block at j0 (nk keys, packed as Kt
+// and Vt): leaves P = exp(S*scale - lse) in P and dS = P (dP - D) scale in dS, both [mq x kBk].
+template <typename T>
+void backward_tile(T* P, T* dS, const T* q, const T* dout, const T* out, const T* lse, const T* Kt,
+                   const T* Vt, int64_t b, int64_t h, int64_t i0, int64_t mq, int64_t j0,
+                   int64_t nk, uint32_t kbits, T scale, const BwdDims& d) {
+  const T* qrows = q + ((b * d.Tq + i0) * d.H + h) * d.Dqk;
+  const T* dorows = dout + ((b * d.Tq + i0) * d.H + h) * d.Dv;
+  const T* orows = out + ((b * d.Tq + i0) * d.H + h) * d.Dv;
+  const T* lse_row = lse + (b * d.H + h) * d.Tq + i0;
+  // S = Q K^T (into P), dP = dout V^T (into dS)
+  gemm(P, kBk, qrows, d.ldq, 1, Kt, kBk, mq, d.Dqk, kBk, true);
+  gemm(dS, kBk, dorows, d.ldo, 1, Vt, kBk, mq, d.Dv, kBk, true);
+  for (int64_t r = 0; r < mq; ++r) {
+    // D_i = <dout_i, out_i>
+    const T D = dot(dorows + r * d.ldo, orows + r * d.ldo, d.Dv);
+    grad_row(P + r * kBk, dS + r * kBk, row_bits(d.off + i0 + r, j0, nk, d.W, kbits), scale,
+             lse_row[r], D);
+  }
+}
+
+// dk, dv of key blocks kb_begin..kb_end-1 of kv head kvh (batch row b), from every query row
+// that sees them; with_dq also adds those tiles' dq contributions (the normal schedule).
+template <typename T>
+void backward_key_blocks(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
+                         const T* out, const T* lse, const uint8_t* key_keep, T scale,
+                         const BwdDims& d, int64_t b, int64_t kvh, int64_t kb_begin, int64_t kb_end,
+                         bool with_dq) {
+  const uint8_t* keep = key_keep ? key_keep + b * d.Tk : nullptr;
+  const T* kbase = k + (b * d.Tk * d.KV + kvh) * d.Dqk;
+  const T* vbase = v + (b * d.Tk * d.KV + kvh) * d.Dv;
+  T* dkbase = dk + (b * d.Tk * d.KV + kvh) * d.Dqk;
+  T* dvbase = dv + (b * d.Tk * d.KV + kvh) * d.Dv;
+
+  alignas(64) T Kt[kMaxD * kBk];
+  alignas(64) T Vt[kMaxD * kBk];
+  alignas(64) T dK[kBk * kMaxD];
+  alignas(64) T dV[kBk * kMaxD];
+  alignas(64) T P[kBq * kBk];
+  alignas(64) T dS[kBq * kBk];
+
+  for (int64_t kb = kb_begin; kb < kb_end; ++kb) {
+    const int64_t j0 = kb * kBk;
+    const int64_t nk = std::min(kBk, d.Tk - j0);
+    // Query rows that can see some key of this block: j0 <= p and p - W < j0 + nk - 1.
+    const int64_t i_lo = std::max<int64_t>(0, j0 - d.off);
+    const int64_t i_hi = d.W > 0 ? std::min(d.Tq - 1, j0 + nk - 1 + d.W - 1 - d.off) : d.Tq - 1;
+    if (i_lo > i_hi) continue;
+    pack_transposed(Kt, kbase + j0 * d.ldk, d.ldk, nk, d.Dqk);
+    pack_transposed(Vt, vbase + j0 * d.ldv, d.ldv, nk, d.Dv);
+    std::fill(dK, dK + nk * d.Dqk, T(0));
+    std::fill(dV, dV + nk * d.Dv, T(0));
+    const uint32_t kbits = keep_bits(keep, j0, nk);
+
+    for (int64_t g = 0; g < d.group; ++g) {
+      const int64_t h = kvh * d.group + g;
+      // Chunks of kBq rows starting at the first row that sees this key block.
+      for (int64_t i0 = i_lo; i0 <= i_hi; i0 += kBq) {
+        const int64_t mq = std::min(kBq, i_hi + 1 - i0);
+        backward_tile(P, dS, q, dout, out, lse, Kt, Vt, b, h, i0, mq, j0, nk, kbits, scale, d);
+        const T* qrows = q + ((b * d.Tq + i0) * d.H + h) * d.Dqk;
+        const T* dorows = dout + ((b * d.Tq + i0) * d.H + h) * d.Dv;
+        // dV += P^T dout ; dK += dS^T Q ; dq += dS K
+        gemm(dV, d.Dv, P, 1, kBk, dorows, d.ldo, nk, mq, d.Dv, false);
+        gemm(dK, d.Dqk, dS, 1, kBk, qrows, d.ldq, nk, mq, d.Dqk, false);
+        if (with_dq) {
+          T* dqrows = dq + ((b * d.Tq + i0) * d.H + h) * d.Dqk;
+          gemm(dqrows, d.ldq, dS, kBk, 1, kbase + j0 * d.ldk, d.ldk, mq, nk, d.Dqk, false);
+        }
+      }
+    }
+    for (int64_t j = 0; j < nk; ++j) {
+      T* dkrow = dkbase + (j0 + j) * d.ldk;
+      T* dvrow = dvbase + (j0 + j) * d.ldv;
+      for (int64_t e = 0; e < d.Dqk; ++e) dkrow[e] += dK[j * d.Dqk + e];
+      for (int64_t e = 0; e < d.Dv; ++e) dvrow[e] += dV[j * d.Dv + e];
+    }
+  }
+}
+
+// dq of query block qb of head h (batch row b): pass 2 of the two-pass schedule.
+template <typename T>
+void backward_query_block(T* dq, const T* dout, const T* q, const T* k, const T* v, const T* out,
+                          const T* lse, const uint8_t* key_keep, T scale, const BwdDims& d,
+                          int64_t b, int64_t h, int64_t qb) {
+  const int64_t i0 = qb * kBq;
+  const int64_t mq = std::min(kBq, d.Tq - i0);
+  const int64_t p_first = d.off + i0, p_last = p_first + mq - 1;
+  const int64_t kvh = h / d.group;
+  const uint8_t* keep = key_keep ? key_keep + b * d.Tk : nullptr;
+  const T* kbase = k + (b * d.Tk * d.KV + kvh) * d.Dqk;
+  const T* vbase = v + (b * d.Tk * d.KV + kvh) * d.Dv;
+
+  alignas(64) T Kt[kMaxD * kBk];
+  alignas(64) T Vt[kMaxD * kBk];
+  alignas(64) T P[kBq * kBk];
+  alignas(64) T dS[kBq * kBk];
+
+  const int64_t j_lo = d.W > 0 ? std::max<int64_t>(0, p_first - d.W + 1) : 0;
+  const int64_t j_hi = std::min(d.Tk - 1, p_last);
+  if (j_hi < j_lo) return;
+  for (int64_t kb = j_lo / kBk; kb <= j_hi / kBk; ++kb) {
+    const int64_t j0 = kb * kBk;
+    const int64_t nk = std::min(kBk, d.Tk - j0);
+    const int64_t r0 = std::max<int64_t>(0, j0 - p_first);
+    const int64_t r1 = d.W > 0 ? std::min(mq, j0 + nk - 1 + d.W - p_first) : mq;
+    if (r0 >= r1) continue;
+    pack_transposed(Kt, kbase + j0 * d.ldk, d.ldk, nk, d.Dqk);
+    pack_transposed(Vt, vbase + j0 * d.ldv, d.ldv, nk, d.Dv);
+    backward_tile(P, dS, q, dout, out, lse, Kt, Vt, b, h, i0 + r0, r1 - r0, j0, nk,
+                  keep_bits(keep, j0, nk), scale, d);
+    T* dqrows = dq + ((b * d.Tq + i0 + r0) * d.H + h) * d.Dqk;
+    gemm(dqrows, d.ldq, dS, kBk, 1, kbase + j0 * d.ldk, d.ldk, r1 - r0, nk, d.Dqk, false);
+  }
+}
 
 template <typename T>
 void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
                     const T* out, const T* lse, const uint8_t* key_keep, T scale,
                     const AttentionShape& s) {
-  const int64_t B = s.B, Tq = s.Tq, Tk = s.Tk, H = s.H, KV = s.KV, Dqk = s.Dqk, Dv = s.Dv;
-  const int64_t W = s.window;
-  const int64_t group = H / KV;
-  const int64_t off = Tk - Tq;
-  const int64_t nkb = (Tk + kBk - 1) / kBk;
-  const int64_t ldq = H * Dqk, ldk = KV * Dqk, ldv = KV * Dv, ldo = H * Dv;
-  const int64_t ntasks = B * KV;
+  const BwdDims d{s.Tq,         s.Tk,        s.H,        s.KV,        s.Dqk,
+                  s.Dv,         s.window,    s.H / s.KV, s.Tk - s.Tq, s.H * s.Dqk,
+                  s.KV * s.Dqk, s.KV * s.Dv, s.H * s.Dv};
+  const int64_t nkb = (s.Tk + kBk - 1) / kBk;
+  const int64_t nqb = (s.Tq + kBq - 1) / kBq;
 
+  if (s.B * s.KV >= omp_get_max_threads()) {
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t task = 0; task < ntasks; ++task) {
-    const int64_t b = task / KV;
-    const int64_t kvh = task % KV;
-    const uint8_t* keep = key_keep ? key_keep + b * Tk : nullptr;
-    const T* kbase = k + (b * Tk * KV + kvh) * Dqk;
-    const T* vbase = v + (b * Tk * KV + kvh) * Dv;
-    T* dkbase = dk + (b * Tk * KV + kvh) * Dqk;
-    T* dvbase = dv + (b * Tk * KV + kvh) * Dv;
-
-    alignas(64) T Kt[kMaxD * kBk];
-    alignas(64) T Vt[kMaxD * kBk];
-    alignas(64) T dK[kBk * kMaxD];
-    alignas(64) T dV[kBk * kMaxD];
-    alignas(64) T P[kBq * kBk];
-    alignas(64) T dS[kBq * kBk];
-    T Drow[kBq];
-
-    for (int64_t kb = 0; kb < nkb; ++kb) {
-      const int64_t j0 = kb * kBk;
-      const int64_t nk = std::min(kBk, Tk - j0);
-      // Query rows that can see some key of this block: j0 <= p and p - W < j0 + nk - 1.
-      const int64_t i_lo = std::max<int64_t>(0, j0 - off);
-      const int64_t i_hi = W > 0 ? std::min(Tq - 1, j0 + nk - 1 + W - 1 - off) : Tq - 1;
-      if (i_lo > i_hi) continue;
-      pack_transposed(Kt, kbase + j0 * ldk, ldk, nk, Dqk);
-      pack_transposed(Vt, vbase + j0 * ldv, ldv, nk, Dv);
-      std::fill(dK, dK + nk * Dqk, T(0));
-      std::fill(dV, dV + nk * Dv, T(0));
-
-      for (int64_t g = 0; g < group; ++g) {
-        const int64_t h = kvh * group + g;
-        for (int64_t qb = i_lo / kBq; qb <= i_hi / kBq; ++qb) {
-          const int64_t i0 = qb * kBq;
-          const int64_t mq = std::min(kBq, Tq - i0);
-          const int64_t p_first = off + i0, p_last = off + i0 + mq - 1;
-          const T* qrows = q + ((b * Tq + i0) * H + h) * Dqk;
-          T* dqrows = dq + ((b * Tq + i0) * H + h) * Dqk;
-          const T* dorows = dout + ((b * Tq + i0) * H + h) * Dv;
-          const T* orows = out + ((b * Tq + i0) * H + h) * Dv;
-          const T* lse_row = lse + (b * H + h) * Tq + i0;
-
-          // D_i = <dout_i, out_i>
-          for (int64_t r = 0; r < mq; ++r) {
-            T acc = 0;
-            for (int64_t d = 0; d < Dv; ++d) acc += dorows[r * ldo + d] * orows[r * ldo + d];
-            Drow[r] = acc;
-          }
-          // S = Q K^T (into P), dP = dout V^T (into dS)
-          gemm(P, kBk, qrows, ldq, 1, Kt, kBk, mq, Dqk, kBk, true);
-          gemm(dS, kBk, dorows, ldo, 1, Vt, kBk, mq, Dv, kBk, true);
-          const bool full = keep == nullptr && j0 + nk - 1 <= p_first && (W == 0 || j0 > p_last - W);
-          for (int64_t r = 0; r < mq; ++r) {
-            T* prow = P + r * kBk;
-            T* dsrow = dS + r * kBk;
-            const T lse_r = lse_row[r];
-            if (full) {
-              for (int64_t j = 0; j < nk; ++j) prow[j] = prow[j] * scale - lse_r;
-            } else {
-              const int64_t p = p_first + r;
-              for (int64_t j = 0; j < nk; ++j) {
-                prow[j] = key_visible(j0 + j, p, W, keep)
-                              ? prow[j] * scale - lse_r
-                              : -std::numeric_limits<T>::infinity();
-              }
-            }
-            // P = exp(S*scale - lse); masked entries are exp(-inf) = 0.
-            exp_inplace(prow, nk);
-            // dS = P * (dP - D), with the forward's scale folded in for dq and dk.
-            const T Dr = Drow[r];
-            for (int64_t j = 0; j < nk; ++j) dsrow[j] = prow[j] * (dsrow[j] - Dr) * scale;
-          }
-          // dV += P^T dout ; dK += dS^T Q ; dq += dS K
-          gemm(dV, Dv, P, 1, kBk, dorows, ldo, nk, mq, Dv, false);
-          gemm(dK, Dqk, dS, 1, kBk, qrows, ldq, nk, mq, Dqk, false);
-          gemm(dqrows, ldq, dS, kBk, 1, kbase + j0 * ldk, ldk, mq, nk, Dqk, false);
-        }
-      }
-      for (int64_t j = 0; j < nk; ++j) {
-        T* dkrow = dkbase + (j0 + j) * ldk;
-        T* dvrow = dvbase + (j0 + j) * ldv;
-        for (int64_t d = 0; d < Dqk; ++d) dkrow[d] += dK[j * Dqk + d];
-        for (int64_t d = 0; d < Dv; ++d) dvrow[d] += dV[j * Dv + d];
-      }
+    for (int64_t task = 0; task < s.B * s.KV; ++task) {
+      backward_key_blocks(dq, dk, dv, dout, q, k, v, out, lse, key_keep, scale, d, task / s.KV,
+                          task % s.KV, 0, nkb, true);
     }
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t task = 0; task < s.B * s.KV * nkb; ++task) {
+    const int64_t kb = task % nkb;
+    backward_key_blocks(dq, dk, dv, dout, q, k, v, out, lse, key_keep, scale, d,
+                        task / (s.KV * nkb), (task / nkb) % s.KV, kb, kb + 1, false);
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t task = 0; task < s.B * s.H * nqb; ++task) {
+    backward_query_block(dq, dout, q, k, v, out, lse, key_keep, scale, d, task / (s.H * nqb),
+                         (task / nqb) % s.H, task % nqb);
   }
 }
 
@@ -403,8 +640,8 @@ void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, 
 // Public entry points.
 
 template <typename T>
-void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v,
-                       const uint8_t* key_keep, T scale, const AttentionShape& s) {
+void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const uint8_t* key_keep,
+                       T scale, const AttentionShape& s) {
   if (s.Dqk > kMaxD || s.Dv > kMaxD) {
     attention_forward_naive(out, lse, q, k, v, key_keep, scale, s);
     return;
@@ -521,15 +758,15 @@ void attention_backward_naive(T* dq, T* dk, T* dv, const T* dout, const T* q, co
 }
 
 #define SEEKFORGE_ATTENTION_INSTANTIATE(T)                                                       \
-  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const uint8_t*, T,   \
-                                     const AttentionShape&);                                    \
-  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,       \
-                                      const T*, const T*, const uint8_t*, T,                    \
-                                      const AttentionShape&);                                   \
-  template void attention_forward_naive<T>(T*, T*, const T*, const T*, const T*,                \
-                                           const uint8_t*, T, const AttentionShape&);           \
-  template void attention_backward_naive<T>(T*, T*, T*, const T*, const T*, const T*, const T*, \
-                                            const T*, const T*, const uint8_t*, T,              \
+  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const uint8_t*, T,    \
+                                     const AttentionShape&);                                     \
+  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,        \
+                                      const T*, const T*, const uint8_t*, T,                     \
+                                      const AttentionShape&);                                    \
+  template void attention_forward_naive<T>(T*, T*, const T*, const T*, const T*, const uint8_t*, \
+                                           T, const AttentionShape&);                            \
+  template void attention_backward_naive<T>(T*, T*, T*, const T*, const T*, const T*, const T*,  \
+                                            const T*, const T*, const uint8_t*, T,               \
                                             const AttentionShape&);
 
 SEEKFORGE_ATTENTION_INSTANTIATE(float)

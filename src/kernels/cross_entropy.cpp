@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
@@ -13,6 +14,9 @@
 
 namespace seekforge::kernels {
 namespace {
+
+// dlogits overwrites at least this big go around the cache (see the backward).
+constexpr int64_t kStreamBytes = int64_t(64) << 20;
 
 struct RowStats {
   double max;     // max_v x_v
@@ -82,7 +86,7 @@ template <typename T>
 void cross_entropy_forward(T* losses, T* lse, const T* logits, const int64_t* targets, int64_t N,
                            int64_t V, T label_smoothing, int64_t ignore_index) {
   const double eps = double(label_smoothing);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(V))
   for (int64_t n = 0; n < N; ++n) {
     const int64_t t = targets[n];
     if (t == ignore_index) {
@@ -104,7 +108,8 @@ void cross_entropy_backward(T* dlogits, const T* dloss, const T* logits, const T
                             const int64_t* targets, int64_t N, int64_t V, T label_smoothing,
                             int64_t ignore_index, bool accumulate) {
   // Forward: loss = (1-eps)(lse - x_t) + eps (lse - mean_v x_v); d lse / d x_v = softmax_v.
-#pragma omp parallel for schedule(static)
+  [[maybe_unused]] const bool stream = !accumulate && N * V * int64_t(sizeof(T)) >= kStreamBytes;
+#pragma omp parallel for schedule(dynamic, row_chunk(V))
   for (int64_t n = 0; n < N; ++n) {
     const int64_t t = targets[n];
     T* d = dlogits + n * V;
@@ -118,6 +123,17 @@ void cross_entropy_backward(T* dlogits, const T* dloss, const T* logits, const T
     if constexpr (std::is_same_v<T, float>) {
 #if defined(SEEKFORGE_AVX512)
       const __m512 gv = _mm512_set1_ps(g), lv = _mm512_set1_ps(l), ov = _mm512_set1_ps(off);
+      if (stream && reinterpret_cast<uintptr_t>(d) % 64 == 0 && V % 16 == 0) {
+        // Overwrite of a buffer far bigger than cache: non-temporal stores skip the read for
+        // ownership, so memory sees one read of the logits and one write of dlogits.
+        for (int64_t v = 0; v < V; v += 16) {
+          const __m512 p = exp512(_mm512_sub_ps(_mm512_loadu_ps(x + v), lv));
+          _mm512_stream_ps(d + v, _mm512_fmsub_ps(gv, p, ov));
+        }
+        _mm_sfence();  // order the streamed row before the scalar fix-up below
+        d[t] -= g * (T(1) - label_smoothing);
+        continue;
+      }
       for (int64_t v = 0; v < V; v += 16) {
         const __mmask16 k = v + 16 <= V ? static_cast<__mmask16>(0xFFFF) : tail_mask(V - v);
         const __m512 p = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + v), lv));

@@ -8,7 +8,8 @@
 // Rows whose target equals ignore_index get loss 0 and lse 0 and no gradient.
 // Forward reads the logits once (online max / rescaled sum); backward reads them once and does
 // one read-modify-write of dlogits (or a plain write with accumulate = false).
-// Templates for float and double; OpenMP over rows, static schedule, deterministic.
+// Templates for float and double; OpenMP over rows (dynamic chunks: rows are independent, so
+// results are bitwise repeatable for any thread count).
 #pragma once
 
 #include <cstdint>

@@ -25,9 +25,10 @@ GemmShape gemm_shape(int64_t batch, int64_t m, int64_t n, int64_t k, bool trans_
   s.k = k;
   s.trans_a = trans_a;
   s.trans_b = trans_b;
-  s.lda = trans_a ? m : k;
-  s.ldb = trans_b ? k : n;
-  s.ldc = n;
+  // A row stride of at least 1 keeps empty operands (a zero size) valid for check_gemm_shape.
+  s.lda = std::max<int64_t>(trans_a ? m : k, 1);
+  s.ldb = std::max<int64_t>(trans_b ? k : n, 1);
+  s.ldc = std::max<int64_t>(n, 1);
   s.stride_a = m * k;
   s.stride_b = k * n;
   s.stride_c = m * n;

@@ -4,9 +4,10 @@
 // normalisation (group/batch norm). Every kernel is a template instantiated for float and double;
 // the `_naive` twins are the plain textbook loops the tests compare against.
 //
-// Threads: OpenMP over rows with a static split. The weight/bias gradients are summed per thread
-// into stack partials and reduced in thread order, so results are bitwise identical run to run
-// for a fixed thread count. Backward ACCUMULATES (+=) into dx, dw, db; the caller zeroes them.
+// Threads: OpenMP over rows. Backward splits rows statically and sums the weight/bias gradients
+// per thread into stack partials reduced in thread order, so results are bitwise identical run
+// to run for a fixed thread count. Backward ACCUMULATES (+=) into dx, dw, db; the caller zeroes
+// them.
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "kernels/vec_math.h"
+
 namespace seekforge::kernels {
 
 template <typename T>
@@ -26,7 +28,7 @@ template <typename T, bool kBackward>
 void rope_apply(T* out, const T* in, const T* cos, const T* sin, int64_t B, int64_t T_len,
                 int64_t H, int64_t head_stride, int64_t offset_in_head, int64_t rot_dim) {
   const int64_t half = rot_dim / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(H* head_stride))
   for (int64_t bt = 0; bt < B * T_len; ++bt) {
     const int64_t t = bt % T_len;
     const T* c = cos + t * half;

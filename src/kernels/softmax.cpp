@@ -1,5 +1,6 @@
 // Softmax / log-softmax kernels (see softmax.h). A row is read from memory once: the max sweep
-// brings it into L1 and the exp sweep re-reads it there.
+// brings it into L1 and the exp sweep re-reads it there. The backward row sums accumulate in
+// double, so their accuracy does not depend on how (or whether) the compiler vectorises them.
 #include "kernels/softmax.h"
 
 #include <algorithm>
@@ -12,7 +13,7 @@ namespace seekforge::kernels {
 
 template <typename T>
 void softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(C))
   for (int64_t n = 0; n < N; ++n) {
     const T* xr = x + n * C;
     T* yr = y + n * C;
@@ -26,14 +27,15 @@ void softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
 template <typename T>
 void softmax_backward(T* dx, const T* y, const T* dy, int64_t N, int64_t C) {
   // y = softmax(x): dx_j = y_j (dy_j - sum_i y_i dy_i).
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(C))
   for (int64_t n = 0; n < N; ++n) {
     const T* yr = y + n * C;
     const T* dyr = dy + n * C;
     T* dxr = dx + n * C;
-    T dot = 0;
-#pragma omp simd reduction(+ : dot)
-    for (int64_t c = 0; c < C; ++c) dot += yr[c] * dyr[c];
+    double acc = 0;  // double: see the file comment
+#pragma omp simd reduction(+ : acc)
+    for (int64_t c = 0; c < C; ++c) acc += double(yr[c]) * double(dyr[c]);
+    const T dot = T(acc);
 #pragma omp simd
     for (int64_t c = 0; c < C; ++c) dxr[c] += yr[c] * (dyr[c] - dot);
   }
@@ -41,7 +43,7 @@ void softmax_backward(T* dx, const T* y, const T* dy, int64_t N, int64_t C) {
 
 template <typename T>
 void log_softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(C))
   for (int64_t n = 0; n < N; ++n) {
     const T* xr = x + n * C;
     T* yr = y + n * C;
@@ -56,14 +58,15 @@ template <typename T>
 void log_softmax_backward(T* dx, const T* y, const T* dy, int64_t N, int64_t C) {
   // y = x - lse(x): dx_j = dy_j - exp(y_j) sum_i dy_i. exp(y_j) is softmax_j; it is recomputed
   // rather than stored because the exp is cheaper than another [N, C] buffer.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, row_chunk(C))
   for (int64_t n = 0; n < N; ++n) {
     const T* yr = y + n * C;
     const T* dyr = dy + n * C;
     T* dxr = dx + n * C;
-    T s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int64_t c = 0; c < C; ++c) s += dyr[c];
+    double acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t c = 0; c < C; ++c) acc += double(dyr[c]);
+    const T s = T(acc);
     if constexpr (std::is_same_v<T, float>) {
 #if defined(SEEKFORGE_AVX512)
       const __m512 sv = _mm512_set1_ps(s);

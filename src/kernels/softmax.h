@@ -3,7 +3,7 @@
 // softmax), nor Tensor/dtype handling (ops layer).
 //
 // Templates for float and double; the float path uses the AVX-512 exp from vec_math.h. OpenMP
-// over rows, static schedule, deterministic. Backward ACCUMULATES (+=) into dx.
+// over rows, rows independent, bitwise repeatable. Backward ACCUMULATES (+=) into dx.
 #pragma once
 
 #include <cstdint>

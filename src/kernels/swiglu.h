@@ -1,7 +1,7 @@
 // SwiGLU gate: h = silu(g) * u elementwise, silu(g) = g * sigmoid(g), forward and backward.
 // Not here: the gate/up/down projections (GEMMs in the ops layer) or other GLU variants.
-// Templates for float and double (float uses the AVX-512 exp); OpenMP static split; elementwise,
-// so deterministic. Backward ACCUMULATES (+=) into dg and du.
+// Templates for float and double (float uses the AVX-512 exp); OpenMP over element blocks;
+// elementwise, so deterministic. Backward ACCUMULATES (+=) into dg and du.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Vector math shared by the row kernels: a fast AVX-512 exp for 16 floats, horizontal
-// reductions, and the OpenMP partition helper every kernel uses for its static split.
+// reductions, and the OpenMP partition and scheduling helpers shared by the kernels.
 //
 // Not a general math library: only what softmax, cross-entropy and the activations need, kept to
 // ~1e-7 relative error (a couple of float ulps) so the fast kernels stay within 1e-6 of their
@@ -8,6 +8,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
@@ -16,6 +17,7 @@
 // -Wmaybe-uninitialized flags once inlined (GCC bug 105593); the warning points into the header.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 #define SEEKFORGE_AVX512 1
@@ -34,6 +36,14 @@ inline Range split_range(int64_t n, int parts, int i) {
   const int64_t begin = i * base + (i < rem ? i : rem);
   return {begin, begin + base + (i < rem ? 1 : 0)};
 }
+
+// Scheduling. Kernels whose rows (or elements) are independent use schedule(dynamic) with
+// chunks of ~16K elements: the result of a row does not depend on which thread computes it, so
+// this is still bitwise repeatable, and a thread that loses its core for a scheduler tick (a
+// shared machine) no longer stalls the whole call. Cross-row reductions (weight gradients, sum
+// of squares) keep a static split, whose fixed partials give the fixed summation order.
+inline constexpr int64_t kChunkElems = 16384;
+inline int64_t row_chunk(int64_t C) { return C >= kChunkElems ? 1 : kChunkElems / (C > 0 ? C : 1); }
 
 #if defined(SEEKFORGE_AVX512)
 
@@ -133,13 +143,14 @@ inline float exp_shift_sum(float* out, const float* x, float shift, int64_t n) {
 
 namespace seekforge::kernels {
 
-// Elementwise driver: splits [0, n) statically over the OpenMP threads and calls
-// vec(i, mask) on 16-float chunks (float, AVX-512) or scalar(i) per element otherwise.
+// Elementwise driver: hands out blocks of kChunkElems dynamically over the OpenMP threads and
+// calls vec(i, mask) on 16-float pieces (float, AVX-512) or scalar(i) per element otherwise.
 template <typename T, typename Vec, typename Scalar>
 inline void elementwise(int64_t n, Vec vec, Scalar scalar) {
-#pragma omp parallel
-  {
-    const Range r = split_range(n, omp_get_num_threads(), omp_get_thread_num());
+  const int64_t blocks = (n + kChunkElems - 1) / kChunkElems;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const Range r = {blk * kChunkElems, std::min(n, (blk + 1) * kChunkElems)};
 #if defined(SEEKFORGE_AVX512)
     if constexpr (std::is_same_v<T, float>) {
       for (int64_t i = r.begin; i < r.end; i += 16) {

@@ -4,6 +4,7 @@
 #include "kernels/attention.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -64,8 +65,8 @@ void expect_close(const std::vector<T>& got, const std::vector<T>& want, double 
     const double err = std::abs(double(got[i]) - double(want[i]));
     if (err > rtol * std::abs(double(want[i])) + atol * maxabs) {
       if (++bad <= 5) {
-        ADD_FAILURE() << what << "[" << i << "]: got " << got[i] << " want " << want[i]
-                      << " err " << err;
+        ADD_FAILURE() << what << "[" << i << "]: got " << got[i] << " want " << want[i] << " err "
+                      << err;
       }
     }
   }
@@ -95,10 +96,10 @@ void check_against_naive(const AttentionShape& s, bool with_keep, uint32_t seed,
   const uint8_t* keep_r = with_keep ? ref.keep.data() : nullptr;
   const T scale = T(1) / std::sqrt(T(s.Dqk));
 
-  attention_forward(fast.out.data(), fast.lse.data(), fast.q.data(), fast.k.data(),
-                    fast.v.data(), keep_f, scale, s);
-  attention_forward_naive(ref.out.data(), ref.lse.data(), ref.q.data(), ref.k.data(),
-                          ref.v.data(), keep_r, scale, s);
+  attention_forward(fast.out.data(), fast.lse.data(), fast.q.data(), fast.k.data(), fast.v.data(),
+                    keep_f, scale, s);
+  attention_forward_naive(ref.out.data(), ref.lse.data(), ref.q.data(), ref.k.data(), ref.v.data(),
+                          keep_r, scale, s);
   expect_close(fast.out, ref.out, tol<T>(), tol<T>(), "out");
   expect_close(fast.lse, ref.lse, tol<T>(), tol<T>(), "lse");
 
@@ -107,8 +108,8 @@ void check_against_naive(const AttentionShape& s, bool with_keep, uint32_t seed,
                      fast.q.data(), fast.k.data(), fast.v.data(), ref.out.data(), ref.lse.data(),
                      keep_f, scale, s);
   attention_backward_naive(ref.dq.data(), ref.dk.data(), ref.dv.data(), ref.dout.data(),
-                           ref.q.data(), ref.k.data(), ref.v.data(), ref.out.data(),
-                           ref.lse.data(), keep_r, scale, s);
+                           ref.q.data(), ref.k.data(), ref.v.data(), ref.out.data(), ref.lse.data(),
+                           keep_r, scale, s);
   expect_close(fast.dq, ref.dq, tol<T>(), tol<T>(), "dq");
   expect_close(fast.dk, ref.dk, tol<T>(), tol<T>(), "dk");
   expect_close(fast.dv, ref.dv, tol<T>(), tol<T>(), "dv");
@@ -174,6 +175,33 @@ TYPED_TEST(AttentionVsNaive, MoreQueriesThanKeys) {
   check_against_naive<TypeParam>({1, 5, 3, 2, 1, 8, 8, 0}, false, 13);
 }
 
+// B * KV = 1 on 2 threads takes the two-pass backward schedule (dk/dv per key block, then dq
+// per query block); on 1 thread the normal one. Both must match the oracle and each other
+// bitwise.
+TYPED_TEST(AttentionVsNaive, TwoPassBackwardSchedule) {
+  using T = TypeParam;
+  const AttentionShape s{1, 150, 150, 2, 1, 40, 24, 50};
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(2);
+  check_against_naive<T>(s, true, 16);
+  auto grads = [&](int nthreads) {
+    omp_set_num_threads(nthreads);
+    Buffers<T> b = make_buffers<T>(s, 17);
+    std::vector<uint8_t> keep(s.B * s.Tk, 1);
+    keep[7] = keep[100] = 0;
+    attention_forward(b.out.data(), b.lse.data(), b.q.data(), b.k.data(), b.v.data(), keep.data(),
+                      T(0.2), s);
+    attention_backward(b.dq.data(), b.dk.data(), b.dv.data(), b.dout.data(), b.q.data(), b.k.data(),
+                       b.v.data(), b.out.data(), b.lse.data(), keep.data(), T(0.2), s);
+    return b;
+  };
+  const Buffers<T> two = grads(2), one = grads(1);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(std::memcmp(two.dq.data(), one.dq.data(), two.dq.size() * sizeof(T)), 0);
+  EXPECT_EQ(std::memcmp(two.dk.data(), one.dk.data(), two.dk.size() * sizeof(T)), 0);
+  EXPECT_EQ(std::memcmp(two.dv.data(), one.dv.data(), two.dv.size() * sizeof(T)), 0);
+}
+
 // A fully masked query row: key 0 of batch row 0 is padded out, so query 0 (which sees only
 // key 0) sees nothing. It must give out = 0, lse = -inf and contribute no gradient.
 TYPED_TEST(AttentionVsNaive, FullyMaskedRow) {
@@ -222,8 +250,8 @@ TEST(Attention, FiniteDifferencesDouble) {
   attention_forward(b.out.data(), b.lse.data(), b.q.data(), b.k.data(), b.v.data(), keep.data(),
                     scale, s);
   std::vector<double> dq(b.q.size(), 0.0), dk(b.k.size(), 0.0), dv(b.v.size(), 0.0);
-  attention_backward(dq.data(), dk.data(), dv.data(), w.data(), b.q.data(), b.k.data(),
-                     b.v.data(), b.out.data(), b.lse.data(), keep.data(), scale, s);
+  attention_backward(dq.data(), dk.data(), dv.data(), w.data(), b.q.data(), b.k.data(), b.v.data(),
+                     b.out.data(), b.lse.data(), keep.data(), scale, s);
   const double eps = 1e-6;
   auto check = [&](std::vector<double>& x, const std::vector<double>& grad, const char* name) {
     for (size_t i = 0; i < x.size(); ++i) {
@@ -245,7 +273,8 @@ TEST(Attention, FiniteDifferencesDouble) {
   for (int64_t d = 0; d < s.Dqk; ++d) EXPECT_EQ(dk[2 * s.Dqk + d], 0.0);
 }
 
-// Two runs give bitwise identical outputs and gradients.
+// Two runs give bitwise identical outputs and gradients, and so does a run on one thread
+// (every output element is computed by one task in a fixed order).
 TEST(Attention, Deterministic) {
   const AttentionShape s{2, 200, 200, 4, 2, 64, 64, 0};
   auto run = [&]() {
@@ -253,11 +282,15 @@ TEST(Attention, Deterministic) {
     const float scale = 0.125f;
     attention_forward(b.out.data(), b.lse.data(), b.q.data(), b.k.data(), b.v.data(), nullptr,
                       scale, s);
-    attention_backward(b.dq.data(), b.dk.data(), b.dv.data(), b.dout.data(), b.q.data(),
-                       b.k.data(), b.v.data(), b.out.data(), b.lse.data(), nullptr, scale, s);
+    attention_backward(b.dq.data(), b.dk.data(), b.dv.data(), b.dout.data(), b.q.data(), b.k.data(),
+                       b.v.data(), b.out.data(), b.lse.data(), nullptr, scale, s);
     return b;
   };
   const Buffers<float> a = run(), c = run();
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const Buffers<float> one = run();
+  omp_set_num_threads(threads);
   auto same = [](const std::vector<float>& x, const std::vector<float>& y) {
     return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
   };
@@ -266,6 +299,10 @@ TEST(Attention, Deterministic) {
   EXPECT_TRUE(same(a.dq, c.dq));
   EXPECT_TRUE(same(a.dk, c.dk));
   EXPECT_TRUE(same(a.dv, c.dv));
+  EXPECT_TRUE(same(a.out, one.out));
+  EXPECT_TRUE(same(a.dq, one.dq));
+  EXPECT_TRUE(same(a.dk, one.dk));
+  EXPECT_TRUE(same(a.dv, one.dv));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <random>
 
 #include "kernel_test_util.h"
@@ -84,6 +86,29 @@ TEST(CrossEntropy, KnownValue) {
   cross_entropy_forward(loss.data(), lse.data(), logits.data(), &t, 1, V, 0.1f);
   EXPECT_NEAR(loss[0], std::log(8.0), 1e-6);
   EXPECT_NEAR(lse[0], 0.5 + std::log(8.0), 1e-6);
+}
+
+TEST(CrossEntropy, LargeOverwriteUsesStreamingPathCorrectly) {
+  // 520 x 32768 floats = 68 MB, 64-byte aligned: the overwrite goes through non-temporal stores.
+  const int64_t N = 520, V = 32768;
+  float* logits = static_cast<float*>(std::aligned_alloc(64, N * V * sizeof(float)));
+  float* d = static_cast<float*>(std::aligned_alloc(64, N * V * sizeof(float)));
+  const auto row = randn<float>(V, 10, 2.0);
+  for (int64_t n = 0; n < N; ++n) std::copy(row.begin(), row.end(), logits + n * V);
+  auto targets = make_targets(N, V, 11);
+  std::vector<float> loss(N), lse(N), dloss = randn<float>(N, 12);
+  cross_entropy_forward(loss.data(), lse.data(), logits, targets.data(), N, V, 0.1f);
+  std::fill(d, d + N * V, 7.0f);  // garbage that must be overwritten
+  cross_entropy_backward(d, dloss.data(), logits, lse.data(), targets.data(), N, V, 0.1f,
+                         kIgnoreIndex, /*accumulate=*/false);
+  for (int64_t n : {int64_t(0), int64_t(1), int64_t(3), N - 1}) {
+    std::vector<float> want(V), got(d + n * V, d + (n + 1) * V);
+    cross_entropy_backward_naive(want.data(), &dloss[n], logits + n * V, &lse[n], &targets[n], 1, V,
+                                 0.1f, kIgnoreIndex, false);
+    expect_close(got, want, "streamed dlogits row " + std::to_string(n));
+  }
+  std::free(logits);
+  std::free(d);
 }
 
 TEST(CrossEntropyDeterminism, RepeatsBitwise) {

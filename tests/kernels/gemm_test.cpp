@@ -147,6 +147,7 @@ TEST(Gemm, F32AlphaBetaAccumulate) {
 
 TEST(Gemm, CheckShapeRejectsBadLayouts) {
   EXPECT_NO_THROW(check_gemm_shape(gemm_shape(3, 7, 33, 130, true, true), "test"));
+  EXPECT_NO_THROW(check_gemm_shape(gemm_shape(2, 3, 4, 0), "test"));  // empty product
   GemmShape s = gemm_shape(1, 7, 33, 130, false, true);
   s.ldb = 129;  // B stored [33, 130]: rows need 130
   EXPECT_THROW(check_gemm_shape(s, "test"), Error);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
@@ -68,6 +69,10 @@ inline void expect_grad_fd(std::vector<double>& x, const std::vector<double>& an
                            const std::function<double()>& loss, const std::string& what,
                            double h = 1e-5, double tol = 1e-7) {
   ASSERT_EQ(x.size(), analytic.size()) << what;
+  // Hundreds of tiny kernel calls: one thread avoids paying a parallel-region wake-up for each
+  // (which dominates when the machine is shared). Threading is covered by the other tests.
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
   for (size_t i = 0; i < x.size(); ++i) {
     const double keep = x[i];
     x[i] = keep + h;
@@ -78,6 +83,7 @@ inline void expect_grad_fd(std::vector<double>& x, const std::vector<double>& an
     const double fd = (lp - lm) / (2 * h);
     EXPECT_NEAR(fd, analytic[i], tol * (1 + std::abs(analytic[i]))) << what << " element " << i;
   }
+  omp_set_num_threads(threads);
 }
 
 inline double dot(const std::vector<double>& a, const std::vector<double>& b) {
