@@ -23,6 +23,8 @@ struct MoeConfig {
   double aux_loss_coef = 0.0;
   double bias_update_speed = 0.001;
   double capacity_factor = 0.0;  // 0: no token dropping
+
+  bool operator==(const MoeConfig&) const = default;
 };
 
 struct MlaConfig {
@@ -31,11 +33,15 @@ struct MlaConfig {
   int64_t qk_nope_head_dim = 32;
   int64_t qk_rope_head_dim = 16;
   int64_t v_head_dim = 32;
+
+  bool operator==(const MlaConfig&) const = default;
 };
 
 struct MtpConfig {
   int64_t depth = 1;
   double loss_weight = 0.3;
+
+  bool operator==(const MtpConfig&) const = default;
 };
 
 struct ModelConfig {
@@ -57,6 +63,8 @@ struct ModelConfig {
   std::optional<MoeConfig> moe;  // absent table: feature off
   std::optional<MlaConfig> mla;
   std::optional<MtpConfig> mtp;
+
+  bool operator==(const ModelConfig&) const = default;
 };
 
 struct TrainConfig {
@@ -85,6 +93,8 @@ struct TrainConfig {
   double grad_norm_alarm = 100.0;    // a gradient norm above this is logged as an alarm
   int64_t max_bad_steps = 10;        // consecutive NaN/inf steps before the run stops
   bool activation_checkpointing = false;
+
+  bool operator==(const TrainConfig&) const = default;
 };
 
 struct DataConfig {
@@ -92,12 +102,16 @@ struct DataConfig {
   std::string synthetic;  // "random" | "copy" | "reverse" (instead of path)
   std::string text_file;  // plain UTF-8 text, tokenized as bytes (vocab_size >= 256)
   double val_fraction = 0.05;
+
+  bool operator==(const DataConfig&) const = default;
 };
 
 struct Config {
   ModelConfig model;
   TrainConfig train;
   DataConfig data;
+
+  bool operator==(const Config&) const = default;
 };
 
 // Parses TOML text; `source` names the file in errors. Each override is "section.key=value"
