@@ -136,11 +136,16 @@ constexpr Kind kind_of() {
 
 const char* kind_name(Kind kind) {
   switch (kind) {
-    case Kind::integer: return "an integer";
-    case Kind::unsigned_integer: return "a non-negative integer";
-    case Kind::number: return "a number";
-    case Kind::boolean: return "a boolean (true or false)";
-    case Kind::string: return "a string";
+    case Kind::integer:
+      return "an integer";
+    case Kind::unsigned_integer:
+      return "a non-negative integer";
+    case Kind::number:
+      return "a number";
+    case Kind::boolean:
+      return "a boolean (true or false)";
+    case Kind::string:
+      return "a string";
   }
   return "?";
 }
@@ -210,13 +215,27 @@ std::string quote(const std::string& s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -253,16 +272,26 @@ std::string describe(const toml::node& node) {
 
 const char* type_name(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -339,14 +368,12 @@ class Reader {
         }
         continue;
       }
-      fail(where_key(k, node, key), (node.is_table() ? "unknown table [" + key + "]"
-                                              : "unknown key '" + key + "'") +
-                                 suggestion(key, {"model", "train", "data"}) +
-                                 other_section_hint(key, ""));
+      fail(where_key(k, node, key),
+           (node.is_table() ? "unknown table [" + key + "]" : "unknown key '" + key + "'") +
+               suggestion(key, {"model", "train", "data"}) + other_section_hint(key, ""));
     }
     if (auto* t = root["model"].as_table()) {
-      read_section(*t, "model", config.model,
-                   [](auto& m, auto&& f) { model_fields(m, f); });
+      read_section(*t, "model", config.model, [](auto& m, auto&& f) { model_fields(m, f); });
       read_optional(*t, "moe", config.model.moe, [](auto& m, auto&& f) { moe_fields(m, f); });
       read_optional(*t, "mla", config.model.mla, [](auto& m, auto&& f) { mla_fields(m, f); });
       read_optional(*t, "mtp", config.model.mtp, [](auto& m, auto&& f) { mtp_fields(m, f); });
@@ -430,7 +457,8 @@ class Reader {
     const std::vector<std::string> names = section_key_names(section);
     std::vector<std::string> candidates = names;
     const bool is_model = section == "model";
-    if (is_model) candidates.insert(candidates.end(), kModelSubtables.begin(), kModelSubtables.end());
+    if (is_model)
+      candidates.insert(candidates.end(), kModelSubtables.begin(), kModelSubtables.end());
     for (const auto& [k, node] : table) {
       const std::string key(k.str());
       const std::string path = section + "." + key;
@@ -438,19 +466,19 @@ class Reader {
       if (is_model &&
           std::find(kModelSubtables.begin(), kModelSubtables.end(), key) != kModelSubtables.end()) {
         if (!node.is_table()) {
-          fail(where(node, path), path + " = " + describe(node) + ": expected a table ([" +
-                                      path + "]), got " + type_name(node));
+          fail(where(node, path), path + " = " + describe(node) + ": expected a table ([" + path +
+                                      "]), got " + type_name(node));
         }
         continue;
       }
       if (node.is_table()) {
         fail(where_key(k, node, path), "unknown table [" + path + "]" +
-                                    suggestion(key, candidates, section + ".") +
-                                    other_section_hint(key, section));
+                                           suggestion(key, candidates, section + ".") +
+                                           other_section_hint(key, section));
       }
       fail(where_key(k, node, path), "unknown key '" + path + "'" +
-                                  suggestion(key, candidates, section + ".") +
-                                  other_section_hint(key, section));
+                                         suggestion(key, candidates, section + ".") +
+                                         other_section_hint(key, section));
     }
     visit(out, [&](const char* name, auto& field) {
       if (const toml::node* node = table.get(name)) read_value(*node, section + "." + name, field);
@@ -527,7 +555,8 @@ std::string apply_override(toml::table& root, const std::string& text, const std
     fail(where, "unknown section '" + section + "'" + suggestion(section, sections));
   }
   const auto keys = section_keys(section);
-  const auto it = std::find_if(keys.begin(), keys.end(), [&](const KeyInfo& k) { return k.name == key; });
+  const auto it =
+      std::find_if(keys.begin(), keys.end(), [&](const KeyInfo& k) { return k.name == key; });
   if (it == keys.end()) {
     fail(where, "unknown key '" + path + "'" +
                     suggestion(key, section_key_names(section), section + ".") +
@@ -675,9 +704,8 @@ void check_config(const Config& c, const std::string& where,
                ">= 0 (0: plain q_proj)");
     ck.require(a.kv_lora_rank >= 1, "model.mla.kv_lora_rank", a.kv_lora_rank, ">= 1");
     ck.require(a.qk_nope_head_dim >= 0, "model.mla.qk_nope_head_dim", a.qk_nope_head_dim, ">= 0");
-    ck.require(a.qk_rope_head_dim >= 2 && a.qk_rope_head_dim % 2 == 0,
-               "model.mla.qk_rope_head_dim", a.qk_rope_head_dim,
-               "even and >= 2 (RoPE rotates pairs)");
+    ck.require(a.qk_rope_head_dim >= 2 && a.qk_rope_head_dim % 2 == 0, "model.mla.qk_rope_head_dim",
+               a.qk_rope_head_dim, "even and >= 2 (RoPE rotates pairs)");
     ck.require(a.v_head_dim >= 1, "model.mla.v_head_dim", a.v_head_dim, ">= 1");
   }
   if (m.mtp) {
@@ -724,10 +752,10 @@ void check_config(const Config& c, const std::string& where,
   // [data]
   const int sources = !d.path.empty() + !d.synthetic.empty() + !d.text_file.empty();
   if (sources != 1) {
-    fail(where, "[data]: exactly one of data.path, data.synthetic, data.text_file must be set, got " +
-                    std::to_string(sources) + " (path = " + quote(d.path) +
-                    ", synthetic = " + quote(d.synthetic) + ", text_file = " + quote(d.text_file) +
-                    ")");
+    fail(where,
+         "[data]: exactly one of data.path, data.synthetic, data.text_file must be set, got " +
+             std::to_string(sources) + " (path = " + quote(d.path) +
+             ", synthetic = " + quote(d.synthetic) + ", text_file = " + quote(d.text_file) + ")");
   }
   if (!d.synthetic.empty()) {
     ck.require(d.synthetic == "random" || d.synthetic == "copy" || d.synthetic == "reverse",
@@ -746,7 +774,8 @@ void check_config(const Config& c, const std::string& where,
 template <class S, class Visit>
 void write_section(std::ostringstream& os, const std::string& section, const S& s, Visit visit) {
   os << "\n[" << section << "]\n";
-  visit(s, [&](const char* name, const auto& v) { os << name << " = " << format_value(v) << "\n"; });
+  visit(s,
+        [&](const char* name, const auto& v) { os << name << " = " << format_value(v) << "\n"; });
 }
 
 }  // namespace
@@ -762,7 +791,8 @@ Config parse_config(const std::string& toml_text, const std::string& source,
          "TOML syntax: " + std::string(e.description()));
   }
   std::vector<std::pair<std::string, std::string>> overridden;
-  for (const std::string& o : overrides) overridden.emplace_back(apply_override(root, o, source), o);
+  for (const std::string& o : overrides)
+    overridden.emplace_back(apply_override(root, o, source), o);
 
   Config config = Reader(source, overridden).read(root);
   // attention = "mla" without a [model.mla] table turns MLA on with its defaults, like an empty

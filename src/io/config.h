@@ -54,7 +54,7 @@ struct ModelConfig {
   int64_t max_seq_len = 512;
   double rope_theta = 10000.0;
   double norm_eps = 1e-6;
-  std::string attention = "mha";  // "mha" | "mla"
+  std::string attention = "mha";  // "mha" | "mla" ("mla" with no [model.mla]: MLA defaults)
   int64_t window = 0;
   int64_t d_ff = 1024;
   int64_t first_dense_layers = 1;
@@ -89,9 +89,9 @@ struct TrainConfig {
   int64_t keep_checkpoints = 3;
   std::string out_dir = "runs/default";
   int64_t log_every = 10;
-  int64_t early_stop_patience = 0;   // evaluations without improvement before stopping; 0: off
-  double grad_norm_alarm = 100.0;    // a gradient norm above this is logged as an alarm
-  int64_t max_bad_steps = 10;        // consecutive NaN/inf steps before the run stops
+  int64_t early_stop_patience = 0;  // evaluations without improvement before stopping; 0: off
+  double grad_norm_alarm = 100.0;   // a gradient norm above this is logged as an alarm
+  int64_t max_bad_steps = 10;       // consecutive NaN/inf steps before the run stops
   bool activation_checkpointing = false;
 
   bool operator==(const TrainConfig&) const = default;
@@ -115,8 +115,9 @@ struct Config {
 };
 
 // Parses TOML text; `source` names the file in errors. Each override is "section.key=value"
-// (e.g. "train.lr=1e-3", "model.moe.top_k=4"), applied before validation; the value is parsed
-// as a TOML value (strings may be given bare).
+// (e.g. "train.lr=1e-3", "model.moe.top_k=4"), applied in order before validation; the value is
+// parsed as a TOML value (strings may be given bare; "model.mtp={}" turns a table on). Setting a
+// key of [model.moe], [model.mla] or [model.mtp] creates that table.
 Config parse_config(const std::string& toml_text, const std::string& source,
                     const std::vector<std::string>& overrides = {});
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});

@@ -38,9 +38,9 @@ std::string parse_error(const std::string& text, const std::vector<std::string>&
   return error_of([&] { parse_config(text, "test.toml", overrides); });
 }
 
-#define EXPECT_CONTAINS(haystack, needle)                                          \
-  do {                                                                             \
-    const std::string h_ = (haystack);                                             \
+#define EXPECT_CONTAINS(haystack, needle)                                                   \
+  do {                                                                                      \
+    const std::string h_ = (haystack);                                                      \
     EXPECT_NE(h_.find(needle), std::string::npos) << "'" << (needle) << "' not in: " << h_; \
   } while (0)
 
@@ -87,7 +87,9 @@ TEST(Config, EmptyTablesTurnFeaturesOnWithDefaults) {
 TEST(Config, TableValuesAreRead) {
   const Config c = parse_config(
       "[model.moe]\ntop_k = 3\ngate = \"sigmoid\"\nnorm_topk = false\n"
-      "[model.mtp]\ndepth = 2\nloss_weight = 0.5\n" + kMinimal, "t");
+      "[model.mtp]\ndepth = 2\nloss_weight = 0.5\n" +
+          kMinimal,
+      "t");
   EXPECT_EQ(c.model.moe->top_k, 3);
   EXPECT_EQ(c.model.moe->gate, "sigmoid");
   EXPECT_FALSE(c.model.moe->norm_topk);
@@ -271,8 +273,8 @@ TEST(ConfigErrors, Contradictions) {
   const std::string kv_more = parse_error("[model]\nn_heads = 4\nn_kv_heads = 8\n" + kMinimal);
   EXPECT_CONTAINS(kv_more, "model.n_kv_heads = 8: must be in [1, 4]");
 
-  const std::string seq = parse_error("[model]\nmax_seq_len = 128\n[train]\nseq_len = 256\n" +
-                                      kMinimal);
+  const std::string seq =
+      parse_error("[model]\nmax_seq_len = 128\n[train]\nseq_len = 256\n" + kMinimal);
   EXPECT_CONTAINS(seq, "train.seq_len = 256: must be in [1, 128] (model.max_seq_len)");
 
   const std::string two = parse_error("[data]\npath = \"shards\"\nsynthetic = \"random\"\n");
@@ -280,16 +282,17 @@ TEST(ConfigErrors, Contradictions) {
   EXPECT_CONTAINS(two, "path = \"shards\"");
   EXPECT_CONTAINS(two, "synthetic = \"random\"");
 
-  const std::string bytes = parse_error("[model]\nvocab_size = 128\n[data]\ntext_file = \"a.txt\"\n");
+  const std::string bytes =
+      parse_error("[model]\nvocab_size = 128\n[data]\ntext_file = \"a.txt\"\n");
   EXPECT_CONTAINS(bytes, "model.vocab_size = 128: must be >= 256 with data.text_file");
 
-  const std::string patience = parse_error(
-      "[train]\neval_every = 0\nearly_stop_patience = 3\n" + kMinimal);
+  const std::string patience =
+      parse_error("[train]\neval_every = 0\nearly_stop_patience = 3\n" + kMinimal);
   EXPECT_CONTAINS(patience, "train.early_stop_patience = 3");
   EXPECT_CONTAINS(patience, "train.eval_every = 0");
 
-  const std::string rope = parse_error(
-      "[model]\nattention = \"mla\"\n[model.mla]\nqk_rope_head_dim = 7\n" + kMinimal);
+  const std::string rope =
+      parse_error("[model]\nattention = \"mla\"\n[model.mla]\nqk_rope_head_dim = 7\n" + kMinimal);
   EXPECT_CONTAINS(rope, "model.mla.qk_rope_head_dim = 7: must be even");
 }
 
@@ -321,10 +324,10 @@ TEST(ConfigErrors, MissingFileNamesThePath) {
 // ---- overrides --------------------------------------------------------------------------------
 
 TEST(ConfigOverrides, SetValuesOfEveryType) {
-  const Config c = parse_config(kMinimal, "t",
-                                {"train.lr=1e-3", "train.min_lr = 0", "data.synthetic=copy",
-                                 "train.out_dir=runs/2024-01-01", "model.tie_embeddings=true",
-                                 "train.seed=42", "model.rope_theta=500000"});
+  const Config c = parse_config(
+      kMinimal, "t",
+      {"train.lr=1e-3", "train.min_lr = 0", "data.synthetic=copy", "train.out_dir=runs/2024-01-01",
+       "model.tie_embeddings=true", "train.seed=42", "model.rope_theta=500000"});
   EXPECT_EQ(c.train.lr, 1e-3);
   EXPECT_EQ(c.train.min_lr, 0.0);
   EXPECT_EQ(c.data.synthetic, "copy");
@@ -342,8 +345,8 @@ TEST(ConfigOverrides, QuotedStringsAreTomlStrings) {
 }
 
 TEST(ConfigOverrides, ReplaceFileValuesAndApplyInOrder) {
-  const Config c = parse_config("[train]\nlr = 0.1\n" + kMinimal, "t",
-                                {"train.lr=0.2", "train.lr=0.01"});
+  const Config c =
+      parse_config("[train]\nlr = 0.1\n" + kMinimal, "t", {"train.lr=0.2", "train.lr=0.01"});
   EXPECT_EQ(c.train.lr, 0.01);
 }
 
@@ -355,9 +358,9 @@ TEST(ConfigOverrides, SettingAKeyCreatesItsTable) {
   EXPECT_EQ(c.model.moe->n_routed_experts, 8);
 
   // Even when the file has no [model] at all, and for the other optional tables.
-  const Config m = parse_config("[data]\npath = \"d\"\n", "t",
-                                {"model.mtp.depth=2", "model.attention=mla",
-                                 "model.mla.kv_lora_rank=32"});
+  const Config m =
+      parse_config("[data]\npath = \"d\"\n", "t",
+                   {"model.mtp.depth=2", "model.attention=mla", "model.mla.kv_lora_rank=32"});
   EXPECT_EQ(m.model.mtp->depth, 2);
   EXPECT_EQ(m.model.mla->kv_lora_rank, 32);
   EXPECT_EQ(m.model.mla->v_head_dim, MlaConfig{}.v_head_dim);
@@ -373,8 +376,8 @@ TEST(ConfigOverrides, InlineTableTurnsAFeatureOn) {
 }
 
 TEST(ConfigOverrides, EmptyBareStringClearsAString) {
-  const Config c = parse_config("[data]\npath = \"shards\"\n", "t",
-                                {"data.path=", "data.synthetic=reverse"});
+  const Config c =
+      parse_config("[data]\npath = \"shards\"\n", "t", {"data.path=", "data.synthetic=reverse"});
   EXPECT_EQ(c.data.path, "");
   EXPECT_EQ(c.data.synthetic, "reverse");
 }
@@ -434,15 +437,26 @@ TEST(ConfigRoundTrip, ShippedConfigs) {
 }
 
 TEST(ConfigRoundTrip, WritesEveryKeyInAStableOrder) {
-  const Config c = parse_config("[model.moe]\n[model.mtp]\n" + kMinimal, "t",
-                                {"model.attention=mla"});
+  const Config c =
+      parse_config("[model.moe]\n[model.mtp]\n" + kMinimal, "t", {"model.attention=mla"});
   const std::string text = config_to_toml(c);
-  const std::vector<std::string> in_order = {
-      "[model]\n",         "vocab_size = 8192\n", "init_std = 0.02\n", "[model.moe]\n",
-      "capacity_factor = 0.0\n", "[model.mla]\n", "q_lora_rank = 0\n", "[model.mtp]\n",
-      "loss_weight = 0.3\n", "[train]\n", "seed = 0\n", "activation_checkpointing = false\n",
-      "[data]\n", "path = \"\"\n", "synthetic = \"random\"\n", "text_file = \"\"\n",
-      "val_fraction = 0.05\n"};
+  const std::vector<std::string> in_order = {"[model]\n",
+                                             "vocab_size = 8192\n",
+                                             "init_std = 0.02\n",
+                                             "[model.moe]\n",
+                                             "capacity_factor = 0.0\n",
+                                             "[model.mla]\n",
+                                             "q_lora_rank = 0\n",
+                                             "[model.mtp]\n",
+                                             "loss_weight = 0.3\n",
+                                             "[train]\n",
+                                             "seed = 0\n",
+                                             "activation_checkpointing = false\n",
+                                             "[data]\n",
+                                             "path = \"\"\n",
+                                             "synthetic = \"random\"\n",
+                                             "text_file = \"\"\n",
+                                             "val_fraction = 0.05\n"};
   size_t at = 0;
   for (const auto& piece : in_order) {
     const size_t found = text.find(piece, at);
@@ -464,8 +478,8 @@ TEST(ConfigRoundTrip, RandomOverrides) {
   const auto pick = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   };
-  const std::vector<std::string> string_pieces = {"runs", "/", "a b", "\\", "\"", "é", "\t",
-                                                  "x", "#", "=", "'", "\xe2\x9c\x93"};
+  const std::vector<std::string> string_pieces = {"runs", "/", "a b", "\\", "\"", "é",
+                                                  "\t",   "x", "#",   "=",  "'",  "\xe2\x9c\x93"};
   for (int trial = 0; trial < 200; ++trial) {
     std::vector<std::string> o;
     const double lr = std::exp(std::log(1e-5) + unit(rng) * std::log(1e4));
@@ -591,11 +605,12 @@ TEST(ShippedConfigs, SmallMoeAndDenseMatchTheirComments) {
 }
 
 TEST(ShippedConfigs, AcceptOverrides) {
-  const Config c = load_config(config_path("tiny.toml"), {"data.synthetic=reverse",
-                                                          "model.moe.gate=sigmoid"});
+  const Config c =
+      load_config(config_path("tiny.toml"), {"data.synthetic=reverse", "model.moe.gate=sigmoid"});
   EXPECT_EQ(c.data.synthetic, "reverse");
   EXPECT_EQ(c.model.moe->gate, "sigmoid");
-  const std::string msg = error_of([] { load_config(config_path("tiny.toml"), {"train.seq_len=65"}); });
+  const std::string msg =
+      error_of([] { load_config(config_path("tiny.toml"), {"train.seq_len=65"}); });
   EXPECT_CONTAINS(msg, "tiny.toml: --set train.seq_len=65");
 }
 
