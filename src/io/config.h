@@ -23,6 +23,8 @@ struct MoeConfig {
   double aux_loss_coef = 0.0;
   double bias_update_speed = 0.001;
   double capacity_factor = 0.0;  // 0: no token dropping
+
+  bool operator==(const MoeConfig&) const = default;
 };
 
 struct MlaConfig {
@@ -31,11 +33,15 @@ struct MlaConfig {
   int64_t qk_nope_head_dim = 32;
   int64_t qk_rope_head_dim = 16;
   int64_t v_head_dim = 32;
+
+  bool operator==(const MlaConfig&) const = default;
 };
 
 struct MtpConfig {
   int64_t depth = 1;
   double loss_weight = 0.3;
+
+  bool operator==(const MtpConfig&) const = default;
 };
 
 struct ModelConfig {
@@ -48,7 +54,7 @@ struct ModelConfig {
   int64_t max_seq_len = 512;
   double rope_theta = 10000.0;
   double norm_eps = 1e-6;
-  std::string attention = "mha";  // "mha" | "mla"
+  std::string attention = "mha";  // "mha" | "mla" ("mla" with no [model.mla]: MLA defaults)
   int64_t window = 0;
   int64_t d_ff = 1024;
   int64_t first_dense_layers = 1;
@@ -57,6 +63,8 @@ struct ModelConfig {
   std::optional<MoeConfig> moe;  // absent table: feature off
   std::optional<MlaConfig> mla;
   std::optional<MtpConfig> mtp;
+
+  bool operator==(const ModelConfig&) const = default;
 };
 
 struct TrainConfig {
@@ -81,10 +89,12 @@ struct TrainConfig {
   int64_t keep_checkpoints = 3;
   std::string out_dir = "runs/default";
   int64_t log_every = 10;
-  int64_t early_stop_patience = 0;   // evaluations without improvement before stopping; 0: off
-  double grad_norm_alarm = 100.0;    // a gradient norm above this is logged as an alarm
-  int64_t max_bad_steps = 10;        // consecutive NaN/inf steps before the run stops
+  int64_t early_stop_patience = 0;  // evaluations without improvement before stopping; 0: off
+  double grad_norm_alarm = 100.0;   // a gradient norm above this is logged as an alarm
+  int64_t max_bad_steps = 10;       // consecutive NaN/inf steps before the run stops
   bool activation_checkpointing = false;
+
+  bool operator==(const TrainConfig&) const = default;
 };
 
 struct DataConfig {
@@ -92,17 +102,22 @@ struct DataConfig {
   std::string synthetic;  // "random" | "copy" | "reverse" (instead of path)
   std::string text_file;  // plain UTF-8 text, tokenized as bytes (vocab_size >= 256)
   double val_fraction = 0.05;
+
+  bool operator==(const DataConfig&) const = default;
 };
 
 struct Config {
   ModelConfig model;
   TrainConfig train;
   DataConfig data;
+
+  bool operator==(const Config&) const = default;
 };
 
 // Parses TOML text; `source` names the file in errors. Each override is "section.key=value"
-// (e.g. "train.lr=1e-3", "model.moe.top_k=4"), applied before validation; the value is parsed
-// as a TOML value (strings may be given bare).
+// (e.g. "train.lr=1e-3", "model.moe.top_k=4"), applied in order before validation; the value is
+// parsed as a TOML value (strings may be given bare; "model.mtp={}" turns a table on). Setting a
+// key of [model.moe], [model.mla] or [model.mtp] creates that table.
 Config parse_config(const std::string& toml_text, const std::string& source,
                     const std::vector<std::string>& overrides = {});
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
