@@ -6,6 +6,7 @@
 
 #include "apps/engine_demo.h"
 #include "apps/info.h"
+#include "apps/train_cmd.h"
 
 namespace seekforge::apps {
 
@@ -19,6 +20,10 @@ std::map<const CLI::App*, std::function<int()>>& runners() {
 void register_commands(CLI::App& app) {
   runners()[add_info_command(app)] = run_info;
   runners()[add_engine_demo_command(app)] = run_engine_demo;
+  runners()[add_train_command(app)] = run_train;
+  runners()[add_eval_command(app)] = run_eval;
+  runners()[add_generate_command(app)] = run_generate;
+  runners()[add_fwdbwd_command(app)] = run_fwdbwd;
 }
 
 int run_selected(CLI::App& app) {

@@ -780,8 +780,10 @@ void write_section(std::ostringstream& os, const std::string& section, const S& 
 
 }  // namespace
 
-Config parse_config(const std::string& toml_text, const std::string& source,
-                    const std::vector<std::string>& overrides) {
+namespace {
+
+Config parse_impl(const std::string& toml_text, const std::string& source,
+                  const std::vector<std::string>& overrides, bool data_optional) {
   toml::table root;
   try {
     root = toml::parse(std::string_view(toml_text), std::string_view(source));
@@ -798,17 +800,35 @@ Config parse_config(const std::string& toml_text, const std::string& source,
   // attention = "mla" without a [model.mla] table turns MLA on with its defaults, like an empty
   // table would; the reverse (a [model.mla] table under attention = "mha") is refused.
   if (config.model.attention == "mla" && !config.model.mla) config.model.mla.emplace();
+  const DataConfig& d = config.data;
+  if (data_optional && d.path.empty() && d.synthetic.empty() && d.text_file.empty())
+    config.data.synthetic = "random";
   check_config(config, source, overridden);
   return config;
 }
 
-Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+std::string read_config_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open config file");
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw Error(path + ": cannot read config file");
-  return parse_config(text.str(), path, overrides);
+  return text.str();
+}
+
+}  // namespace
+
+Config parse_config(const std::string& toml_text, const std::string& source,
+                    const std::vector<std::string>& overrides) {
+  return parse_impl(toml_text, source, overrides, false);
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  return parse_impl(read_config_file(path), path, overrides, false);
+}
+
+Config load_model_config(const std::string& path, const std::vector<std::string>& overrides) {
+  return parse_impl(read_config_file(path), path, overrides, true);
 }
 
 void validate_config(const Config& config) { check_config(config, "", {}); }

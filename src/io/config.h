@@ -121,6 +121,9 @@ struct Config {
 Config parse_config(const std::string& toml_text, const std::string& source,
                     const std::vector<std::string>& overrides = {});
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+// The same for jobs that only build a model (fwdbwd): a config without a data source is
+// accepted (data.synthetic is then "random").
+Config load_model_config(const std::string& path, const std::vector<std::string>& overrides = {});
 // Throws naming the key when a value is out of range or settings contradict each other.
 void validate_config(const Config& config);
 // The configuration as TOML (every key, defaults included): what a run directory stores.

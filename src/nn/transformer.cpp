@@ -46,7 +46,7 @@ Transformer::Transformer(const ModelConfig& c, Generator& gen) : config_(c) {
   for (int64_t i = 0; i < c.n_layers; ++i)
     layers_.push_back(layers->add(
         std::make_unique<Block>(c, c.moe.has_value() && i >= c.first_dense_layers, gen)));
-  const bool mtp_moe = c.moe.has_value() && c.n_layers > c.first_dense_layers;
+  const bool mtp_moe = c.moe.has_value();
   if (c.mtp)
     for (int64_t k = 0; k < c.mtp->depth; ++k)
       mtp_.push_back(layers->add(std::make_unique<MtpLayer>(c, mtp_moe, gen)));

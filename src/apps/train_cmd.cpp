@@ -1,0 +1,189 @@
+#include "apps/train_cmd.h"
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "io/tensor_file.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+
+namespace seekforge::apps {
+
+namespace {
+
+struct Args {
+  std::string config, resume, checkpoint, data, prompt, prompt_ids, weights, batch, out;
+  std::vector<std::string> sets;
+  int64_t max_tokens = 64, top_k = 0, eval_batches = 0;
+  double temperature = 1.0, top_p = 1.0;
+  uint64_t seed = 0;
+} g;
+
+// Text to token ids: the byte-level vocabulary (ids 0..255 are bytes) until a trained tokenizer
+// is attached to the checkpoint.
+[[maybe_unused]] std::vector<int64_t> encode_bytes(const std::string& text, int64_t vocab) {
+  SF_CHECK(vocab >= 256) << "--prompt text needs a byte-level model (vocab_size >= 256, this one "
+                         << "has " << vocab << "); pass --prompt-ids instead";
+  std::vector<int64_t> ids;
+  for (unsigned char ch : text) ids.push_back(ch);
+  return ids;
+}
+
+[[maybe_unused]] std::vector<int64_t> parse_ids(const std::string& s) {
+  std::vector<int64_t> ids;
+  std::istringstream in(s);
+  std::string tok;
+  while (in >> tok) {
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(tok, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    SF_CHECK(used == tok.size()) << "--prompt-ids: '" << tok << "' is not an integer";
+    ids.push_back(v);
+  }
+  return ids;
+}
+
+[[maybe_unused]] std::string decode_token(int64_t id, int64_t vocab) {
+  if (vocab >= 256 && id < 256) return std::string(1, static_cast<char>(id));
+  return "<" + std::to_string(id) + ">";
+}
+
+Tensor json_matrix(const nlohmann::json& j, const char* key) {
+  SF_CHECK(j.contains(key) && j[key].is_array() && !j[key].empty())
+      << "batch: '" << key << "' must be a non-empty array of arrays";
+  const auto& rows = j[key];
+  const size_t T = rows[0].is_array() ? rows[0].size() : 0;
+  SF_CHECK(T > 0) << "batch: '" << key << "' rows must be non-empty arrays";
+  std::vector<int64_t> v;
+  for (size_t b = 0; b < rows.size(); ++b) {
+    SF_CHECK(rows[b].is_array() && rows[b].size() == T)
+        << "batch: '" << key << "' row " << b << " has a different length than row 0 (" << T << ")";
+    for (const auto& x : rows[b]) {
+      SF_CHECK(x.is_number_integer()) << "batch: '" << key << "' row " << b << " holds " << x.dump()
+                                      << ", not an integer";
+      v.push_back(x.get<int64_t>());
+    }
+  }
+  return from_vector_i64(v, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(T)});
+}
+
+}  // namespace
+
+CLI::App* add_train_command(CLI::App& app) {
+  CLI::App* sub = app.add_subcommand("train", "pretrain a model from a config");
+  sub->add_option("--config", g.config, "TOML config file")->required()->check(CLI::ExistingFile);
+  sub->add_option("--set", g.sets, "override a key: section.key=value (repeatable)");
+  sub->add_option("--resume", g.resume, "continue from this checkpoint directory")
+      ->check(CLI::ExistingDirectory);
+  return sub;
+}
+
+int run_train() {
+  Config config = load_config(g.config, g.sets);
+  train::TrainOptions opt;
+  opt.resume_from = g.resume;
+  train::TrainSummary s = train::run_training(config, opt);
+  switch (s.result) {
+    case train::TrainResult::finished:
+      std::printf("done: %lld steps, last loss %.4f, checkpoint %s\n",
+                  static_cast<long long>(s.step), s.last_loss, s.last_checkpoint.c_str());
+      return 0;
+    case train::TrainResult::early_stopped:
+      std::printf("stopped early at step %lld: best validation loss %.4f; checkpoint %s\n",
+                  static_cast<long long>(s.step), s.best_val_loss, s.last_checkpoint.c_str());
+      return 0;
+    case train::TrainResult::interrupted:
+      std::printf("interrupted at step %lld; resume with --resume %s\n",
+                  static_cast<long long>(s.step), s.last_checkpoint.c_str());
+      return 130;
+    case train::TrainResult::diverged:
+      return 3;
+  }
+  return 0;
+}
+
+CLI::App* add_eval_command(CLI::App& app) {
+  CLI::App* sub = app.add_subcommand("eval", "validation loss and perplexity of a checkpoint");
+  sub->add_option("--checkpoint", g.checkpoint, "checkpoint directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--data", g.data, "a tokenized dataset directory (default: the run's data)");
+  sub->add_option("--batches", g.eval_batches, "batches to evaluate (default: train.eval_steps)");
+  return sub;
+}
+
+int run_eval() {
+  train::TrainedModel t = train::load_trained_model(g.checkpoint);
+  if (!g.data.empty()) {
+    t.config.data = DataConfig{};
+    t.config.data.path = g.data;
+  }
+  const int64_t batches = g.eval_batches > 0 ? g.eval_batches : t.config.train.eval_steps;
+  train::EvalResult r = train::evaluate(*t.model, t.config, batches);
+  std::printf("checkpoint %s (step %lld): val_loss %.4f  perplexity %.3f  over %lld tokens\n",
+              g.checkpoint.c_str(), static_cast<long long>(t.step), r.loss, r.perplexity,
+              static_cast<long long>(r.tokens));
+  return 0;
+}
+
+CLI::App* add_generate_command(CLI::App& app) { return app.add_subcommand("generate", "pending"); }
+int run_generate() { return 2; }
+
+CLI::App* add_fwdbwd_command(CLI::App& app) {
+  CLI::App* sub = app.add_subcommand(
+      "fwdbwd", "one forward and backward on a JSON batch; writes loss, logits and gradients");
+  sub->add_option("--config", g.config, "TOML config")->required()->check(CLI::ExistingFile);
+  sub->add_option("--weights", g.weights, "safetensors with every parameter and buffer")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("--batch", g.batch, "JSON {\"input_ids\": [[...]], \"labels\": [[...]]}")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("--out", g.out, "output safetensors")->required();
+  sub->add_option("--set", g.sets, "override a key: section.key=value (repeatable)");
+  return sub;
+}
+
+int run_fwdbwd() {
+  Config config = load_model_config(g.config, g.sets);
+  Generator gen(config.train.seed);
+  nn::Transformer model(config.model, gen);
+  std::vector<std::string> ignored;
+  if (config.model.tie_embeddings) ignored.push_back("lm_head.weight");
+  model.load_state(load_tensors(g.weights), ignored);
+  nlohmann::json batch;
+  {
+    std::ifstream f(g.batch);
+    try {
+      batch = nlohmann::json::parse(f);
+    } catch (const nlohmann::json::exception& e) {
+      SF_FAIL() << "batch file '" << g.batch << "' is not valid JSON: " << e.what();
+    }
+  }
+  Tensor ids = json_matrix(batch, "input_ids"), labels = json_matrix(batch, "labels");
+  SF_CHECK(ids.shape() == labels.shape()) << "batch: input_ids " << shape_str(ids.shape())
+                                          << " and labels " << shape_str(labels.shape()) << " differ";
+  const int64_t* pi = ids.data<int64_t>();
+  for (int64_t i = 0; i < ids.numel(); ++i)
+    SF_CHECK(pi[i] >= 0 && pi[i] < config.model.vocab_size)
+        << "batch: input id " << pi[i] << " outside [0, " << config.model.vocab_size << ")";
+  nn::ForwardOptions fo;
+  fo.label_smoothing = config.train.label_smoothing;
+  nn::ModelOutput out = model.forward(ids, labels, fo);
+  out.loss.backward();
+  NamedTensors result{{"loss", out.loss.detach()}, {"logits", out.logits.detach()}};
+  for (auto& [name, p] : model.named_parameters())
+    result.emplace_back(name + ".grad", p.grad().defined() ? p.grad() : zeros(p.shape()));
+  save_tensors(g.out, result);
+  std::printf("loss %.6f; wrote %s (%zu tensors)\n", out.loss.item_double(), g.out.c_str(),
+              result.size());
+  return 0;
+}
+
+}  // namespace seekforge::apps
