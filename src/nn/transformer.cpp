@@ -95,10 +95,8 @@ std::vector<Tensor> Transformer::no_decay_parameters() const {
 }
 
 int64_t Transformer::active_parameters() const {
-  // Every parameter, less the routed experts a token does not use, less the embedding table
-  // (a lookup, not a matmul).
-  int64_t active = num_parameters() - embed_->weight().numel();
-  if (lm_head_ == nullptr) active += embed_->weight().numel();  // the tied head is a matmul
+  // Every parameter less the routed experts a token does not use.
+  int64_t active = num_parameters();
   const int64_t moe_layers_count = static_cast<int64_t>(moe_layers().size());
   if (moe_layers_count > 0) {
     const int64_t per_expert = 3 * config_.d_model * config_.moe->d_expert;
@@ -108,7 +106,7 @@ int64_t Transformer::active_parameters() const {
 }
 
 double Transformer::flops_per_token(int64_t seq_len) const {
-  // 6 per active weight (forward 2, backward 4), plus attention scores and values:
+  // 6 per active matmul weight (forward 2, backward 4), plus attention scores and values:
   // 6 * 2 * layers * heads * head dims * (visible keys, on average T/2 or the window).
   double visible = config_.window > 0 ? std::min<double>(config_.window, seq_len) : seq_len / 2.0;
   double qk = config_.head_dim, vd = config_.head_dim;
@@ -118,7 +116,10 @@ double Transformer::flops_per_token(int64_t seq_len) const {
   }
   const double layers = static_cast<double>(config_.n_layers + (config_.mtp ? config_.mtp->depth : 0));
   const double attn = 6.0 * layers * static_cast<double>(config_.n_heads) * (qk + vd) * visible;
-  return 6.0 * static_cast<double>(active_parameters()) + attn;
+  // The embedding is a lookup, not a matmul (unless it doubles as the tied head).
+  double matmul_params = static_cast<double>(active_parameters());
+  if (lm_head_ != nullptr) matmul_params -= static_cast<double>(embed_->weight().numel());
+  return 6.0 * matmul_params + attn;
 }
 
 ModelOutput Transformer::forward(const Tensor& ids, const Tensor& labels,

@@ -68,9 +68,10 @@ class Transformer : public Module {
   // Parameters that get weight decay (matrices) and those that do not (norms, 1-d).
   std::vector<Tensor> decay_parameters() const;
   std::vector<Tensor> no_decay_parameters() const;
-  // Model FLOPs per token of one training step (forward + backward, 6 * active params plus
-  // attention), for MFU.
+  // Model FLOPs per token of one training step (forward + backward: 6 per active matmul weight,
+  // plus attention), for MFU.
   double flops_per_token(int64_t seq_len) const;
+  // Parameters a token uses: all of them less the routed experts it is not sent to.
   int64_t active_parameters() const;
 
  private:
