@@ -76,10 +76,10 @@ TEST(Sampler, KeptSets) {
     return k;
   };
   EXPECT_EQ(kept(opts(1.0, 2, 1.0)), (std::vector<int>{0, 1, 0, 1}));
-  EXPECT_EQ(kept(opts(1.0, 0, 0.75)), (std::vector<int>{0, 1, 0, 1}));   // 0.5 + 0.3 >= 0.75
-  EXPECT_EQ(kept(opts(1.0, 0, 0.85)), (std::vector<int>{0, 1, 1, 1}));   // + 0.15
-  EXPECT_EQ(kept(opts(1.0, 0, 0.5)), (std::vector<int>{0, 1, 0, 0}));    // 0.5 alone reaches
-  EXPECT_EQ(kept(opts(1.0, 3, 0.9)), (std::vector<int>{0, 1, 1, 1}));    // 0.5/.95+0.3/.95 < .9
+  EXPECT_EQ(kept(opts(1.0, 0, 0.75)), (std::vector<int>{0, 1, 0, 1}));  // 0.5 + 0.3 >= 0.75
+  EXPECT_EQ(kept(opts(1.0, 0, 0.85)), (std::vector<int>{0, 1, 1, 1}));  // + 0.15
+  EXPECT_EQ(kept(opts(1.0, 0, 0.5)), (std::vector<int>{0, 1, 0, 0}));   // 0.5 alone reaches
+  EXPECT_EQ(kept(opts(1.0, 3, 0.9)), (std::vector<int>{0, 1, 1, 1}));   // 0.5/.95+0.3/.95 < .9
   EXPECT_EQ(kept(opts(1.0, 0, 1.0)), (std::vector<int>{1, 1, 1, 1}));
   // top-k renormalises before top-p: among {0.5, 0.3}, 0.5/0.8 = 0.625 >= 0.6.
   EXPECT_EQ(kept(opts(1.0, 2, 0.6)), (std::vector<int>{0, 1, 0, 0}));
