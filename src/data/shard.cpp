@@ -148,8 +148,8 @@ Shard::Shard(const std::string& path, int64_t vocab_size) : file_(path) {
   const uint64_t expected = index_at + (n_docs + 1) * 8;
   if (expected != size) {
     shard_fail(path, 16,
-               "sizes do not match the file length: n_tokens " + std::to_string(n_tokens) +
-                   " of " + std::to_string(width) + " bytes and n_docs " + std::to_string(n_docs) +
+               "sizes do not match the file length: n_tokens " + std::to_string(n_tokens) + " of " +
+                   std::to_string(width) + " bytes and n_docs " + std::to_string(n_docs) +
                    " need " + std::to_string(expected) + " bytes, the file has " +
                    std::to_string(size));
   }
@@ -158,17 +158,16 @@ Shard::Shard(const std::string& path, int64_t vocab_size) : file_(path) {
   tokens_ = p + kShardHeaderBytes;
   offsets_ = reinterpret_cast<const uint64_t*>(p + index_at);  // 8-aligned: page + multiple of 8
   if (offsets_[0] != 0) {
-    shard_fail(path, index_at, "document index starts at " + std::to_string(offsets_[0]) +
-                                   ", not 0");
+    shard_fail(path, index_at,
+               "document index starts at " + std::to_string(offsets_[0]) + ", not 0");
   }
   for (uint64_t d = 1; d <= n_docs; ++d) {
     if (offsets_[d] < offsets_[d - 1] || offsets_[d] > n_tokens) {
       shard_fail(path, index_at + 8 * d,
                  "document offset " + std::to_string(d) + " = " + std::to_string(offsets_[d]) +
-                     (offsets_[d] > n_tokens ? " is out of range (n_tokens " +
-                                                   std::to_string(n_tokens) + ")"
-                                             : " is below the previous offset " +
-                                                   std::to_string(offsets_[d - 1])));
+                     (offsets_[d] > n_tokens
+                          ? " is out of range (n_tokens " + std::to_string(n_tokens) + ")"
+                          : " is below the previous offset " + std::to_string(offsets_[d - 1])));
     }
   }
   if (offsets_[n_docs] != n_tokens) {
@@ -182,8 +181,8 @@ Shard::Shard(const std::string& path, int64_t vocab_size) : file_(path) {
       const uint32_t t = token(static_cast<int64_t>(i));
       if (t >= v) {
         shard_fail(path, kShardHeaderBytes + i * width,
-                   "token " + std::to_string(i) + " = " + std::to_string(t) +
-                       " is >= vocab_size " + std::to_string(vocab_size));
+                   "token " + std::to_string(i) + " = " + std::to_string(t) + " is >= vocab_size " +
+                       std::to_string(vocab_size));
       }
     }
   }
@@ -216,9 +215,12 @@ json manifest_to_json(const Manifest& m) {
   }
   json splits = json::object();
   for (const auto& [name, files] : m.splits) splits[name] = files;
-  return json{{"format", kManifestFormat}, {"version", kManifestVersion},
-              {"vocab_size", m.vocab_size}, {"tokenizer_hash", m.tokenizer_hash},
-              {"shards", shards},          {"splits", splits},
+  return json{{"format", kManifestFormat},
+              {"version", kManifestVersion},
+              {"vocab_size", m.vocab_size},
+              {"tokenizer_hash", m.tokenizer_hash},
+              {"shards", shards},
+              {"splits", splits},
               {"stats", m.stats}};
 }
 
@@ -335,8 +337,8 @@ Manifest read_manifest(const std::string& dir) {
 }
 
 Dataset::Dataset(const std::string& dir) : dir_(dir) {
-  SF_CHECK(std::filesystem::is_directory(dir)) << "dataset directory '" << dir
-                                               << "' does not exist or is not a directory";
+  SF_CHECK(std::filesystem::is_directory(dir))
+      << "dataset directory '" << dir << "' does not exist or is not a directory";
   const std::string path = join_path(dir, "manifest.json");
   const std::string text = read_text(path, "manifest");
   manifest_hash_ = fnv1a64(text.data(), text.size());
@@ -344,9 +346,9 @@ Dataset::Dataset(const std::string& dir) : dir_(dir) {
   for (const ShardInfo& info : manifest_.shards) {
     auto shard = std::make_unique<Shard>(join_path(dir, info.file), manifest_.vocab_size);
     SF_CHECK(shard->n_tokens() == info.tokens && shard->n_docs() == info.docs)
-        << "manifest '" << path << "': shard '" << shard->path() << "' has "
-        << shard->n_tokens() << " tokens and " << shard->n_docs()
-        << " docs, the manifest says " << info.tokens << " and " << info.docs;
+        << "manifest '" << path << "': shard '" << shard->path() << "' has " << shard->n_tokens()
+        << " tokens and " << shard->n_docs() << " docs, the manifest says " << info.tokens
+        << " and " << info.docs;
     shards_.emplace(info.file, std::move(shard));
   }
 }
@@ -354,8 +356,7 @@ Dataset::Dataset(const std::string& dir) : dir_(dir) {
 std::vector<const Shard*> Dataset::split(const std::string& name) const {
   auto it = manifest_.splits.find(name);
   SF_CHECK(it != manifest_.splits.end())
-      << "manifest '" << join_path(dir_, "manifest.json") << "': splits." << name
-      << " is missing";
+      << "manifest '" << join_path(dir_, "manifest.json") << "': splits." << name << " is missing";
   std::vector<const Shard*> out;
   for (const std::string& f : it->second) out.push_back(&shard(f));
   return out;

@@ -120,8 +120,8 @@ class CounterSource : public TokenSource {
   // Data identity fields recorded in state() and verified by set_state().
   virtual json identity() const = 0;
   std::string position() const {
-    return std::string(split_name(split_)) + " split, seed " + std::to_string(seed_) +
-           ", batch " + std::to_string(counter_);
+    return std::string(split_name(split_)) + " split, seed " + std::to_string(seed_) + ", batch " +
+           std::to_string(counter_);
   }
 
   std::string kind_;
@@ -219,8 +219,9 @@ class TextFileSource final : public CounterSource {
   void prepare(int64_t T) override {
     if (end_ - begin_ >= uint64_t(T) + 1) return;
     if (split_ == Split::val) {
-      SF_FAIL() << "data.text_file = '" << path_ << "': the val split (data.val_fraction = "
-                << val_fraction_ << ") is " << end_ - begin_ << " bytes, shorter than a window of"
+      SF_FAIL() << "data.text_file = '" << path_
+                << "': the val split (data.val_fraction = " << val_fraction_ << ") is "
+                << end_ - begin_ << " bytes, shorter than a window of"
                 << " train.seq_len + 1 = " << T + 1;
     }
     SF_FAIL() << "data.text_file = '" << path_ << "': the train split is " << end_ - begin_
@@ -251,9 +252,8 @@ class DatasetSource final : public CounterSource {
   DatasetSource(const std::string& dir, int64_t vocab, uint64_t seed, Split split)
       : CounterSource("path", seed, split), dataset_(check_dir(dir)) {
     const Manifest& m = dataset_.manifest();
-    SF_CHECK(m.vocab_size <= vocab)
-        << "data.path = '" << dir << "': the manifest's vocab_size " << m.vocab_size
-        << " exceeds model.vocab_size = " << vocab;
+    SF_CHECK(m.vocab_size <= vocab) << "data.path = '" << dir << "': the manifest's vocab_size "
+                                    << m.vocab_size << " exceeds model.vocab_size = " << vocab;
     shards_ = dataset_.split(split_name(split));
     SF_CHECK(!shards_.empty()) << "data.path = '" << dir << "': splits." << split_name(split)
                                << " in the manifest lists no shards";
@@ -274,8 +274,8 @@ class DatasetSource final : public CounterSource {
       ends_.push_back(total);
     }
     SF_CHECK(total > 0) << "data.path = '" << dataset_.dir() << "': no shard of splits."
-                        << split_name(split_) << " holds a window of train.seq_len + 1 = "
-                        << T + 1 << " tokens";
+                        << split_name(split_) << " holds a window of train.seq_len + 1 = " << T + 1
+                        << " tokens";
   }
   void fill_row(RowDraws& d, int64_t T, int64_t* seq, uint8_t* mask) override {
     const uint64_t w = d.below(ends_.back());
@@ -303,15 +303,16 @@ const char* split_name(Split s) { return s == Split::train ? "train" : "val"; }
 
 TokenSource::~TokenSource() = default;
 
-std::unique_ptr<TokenSource> make_source(const DataConfig& data, int64_t vocab_size,
-                                         uint64_t seed, Split split) {
+std::unique_ptr<TokenSource> make_source(const DataConfig& data, int64_t vocab_size, uint64_t seed,
+                                         Split split) {
   SF_CHECK(vocab_size >= 1) << "model.vocab_size = " << vocab_size << ": must be >= 1";
-  const int chosen = int(!data.path.empty()) + int(!data.synthetic.empty()) +
-                     int(!data.text_file.empty());
+  const int chosen =
+      int(!data.path.empty()) + int(!data.synthetic.empty()) + int(!data.text_file.empty());
   SF_CHECK(chosen == 1) << "[data]: set exactly one of data.path, data.synthetic, data.text_file"
                         << " (got path = '" << data.path << "', synthetic = '" << data.synthetic
                         << "', text_file = '" << data.text_file << "')";
-  if (!data.path.empty()) return std::make_unique<DatasetSource>(data.path, vocab_size, seed, split);
+  if (!data.path.empty())
+    return std::make_unique<DatasetSource>(data.path, vocab_size, seed, split);
   if (!data.text_file.empty()) {
     return std::make_unique<TextFileSource>(data.text_file, data.val_fraction, vocab_size, seed,
                                             split);

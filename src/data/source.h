@@ -19,9 +19,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/tensor.h"
 #include "io/config.h"
@@ -55,8 +54,8 @@ class TokenSource {
 // Builds the source chosen by `data` (exactly one of path, synthetic, text_file): synthetic
 // "random" | "copy" | "reverse", text_file (vocab_size must be >= 256) or path (a dataset whose
 // manifest vocab_size must not exceed vocab_size). Errors name the config key.
-std::unique_ptr<TokenSource> make_source(const DataConfig& data, int64_t vocab_size,
-                                         uint64_t seed, Split split);
+std::unique_ptr<TokenSource> make_source(const DataConfig& data, int64_t vocab_size, uint64_t seed,
+                                         Split split);
 
 // The copy/reverse task's special tokens: content tokens are [kCopyFirstContent, vocab_size).
 inline constexpr int64_t kCopySeparator = 0;

@@ -80,15 +80,27 @@ TEST(Shard, WriterRefusesBadArguments) {
   TempDir dir;
   const std::vector<uint32_t> tokens = {1, 2, 3};
   const std::string p = dir.file("w.bin");
-  expect_error([&] { write_shard(p, tokens, std::vector<uint64_t>{0, 2}, TokenDType::u16); },
-               {"w.bin", "not n_tokens 3"});
-  expect_error([&] { write_shard(p, tokens, std::vector<uint64_t>{1, 3}, TokenDType::u16); },
-               {"doc_offsets[0] = 1"});
-  expect_error([&] { write_shard(p, tokens, std::vector<uint64_t>{0, 2, 1, 3}, TokenDType::u16); },
-               {"doc_offsets[2] = 1"});
+  expect_error(
+      [&] {
+        write_shard(p, tokens, std::vector<uint64_t>{0, 2}, TokenDType::u16);
+      },
+      {"w.bin", "not n_tokens 3"});
+  expect_error(
+      [&] {
+        write_shard(p, tokens, std::vector<uint64_t>{1, 3}, TokenDType::u16);
+      },
+      {"doc_offsets[0] = 1"});
+  expect_error(
+      [&] {
+        write_shard(p, tokens, std::vector<uint64_t>{0, 2, 1, 3}, TokenDType::u16);
+      },
+      {"doc_offsets[2] = 1"});
   const std::vector<uint32_t> big = {70000};
-  expect_error([&] { write_shard(p, big, std::vector<uint64_t>{0, 1}, TokenDType::u16); },
-               {"does not fit u16"});
+  expect_error(
+      [&] {
+        write_shard(p, big, std::vector<uint64_t>{0, 1}, TokenDType::u16);
+      },
+      {"does not fit u16"});
   EXPECT_FALSE(std::filesystem::exists(p));
 }
 
