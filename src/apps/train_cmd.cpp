@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "infer/generate.h"
 #include "io/tensor_file.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
@@ -23,7 +24,7 @@ struct Args {
 
 // Text to token ids: the byte-level vocabulary (ids 0..255 are bytes) until a trained tokenizer
 // is attached to the checkpoint.
-[[maybe_unused]] std::vector<int64_t> encode_bytes(const std::string& text, int64_t vocab) {
+std::vector<int64_t> encode_bytes(const std::string& text, int64_t vocab) {
   SF_CHECK(vocab >= 256) << "--prompt text needs a byte-level model (vocab_size >= 256, this one "
                          << "has " << vocab << "); pass --prompt-ids instead";
   std::vector<int64_t> ids;
@@ -31,7 +32,7 @@ struct Args {
   return ids;
 }
 
-[[maybe_unused]] std::vector<int64_t> parse_ids(const std::string& s) {
+std::vector<int64_t> parse_ids(const std::string& s) {
   std::vector<int64_t> ids;
   std::istringstream in(s);
   std::string tok;
@@ -49,7 +50,7 @@ struct Args {
   return ids;
 }
 
-[[maybe_unused]] std::string decode_token(int64_t id, int64_t vocab) {
+std::string decode_token(int64_t id, int64_t vocab) {
   if (vocab >= 256 && id < 256) return std::string(1, static_cast<char>(id));
   return "<" + std::to_string(id) + ">";
 }
@@ -132,8 +133,46 @@ int run_eval() {
   return 0;
 }
 
-CLI::App* add_generate_command(CLI::App& app) { return app.add_subcommand("generate", "pending"); }
-int run_generate() { return 2; }
+CLI::App* add_generate_command(CLI::App& app) {
+  CLI::App* sub = app.add_subcommand("generate", "sample text from a checkpoint, streaming");
+  sub->add_option("--checkpoint", g.checkpoint, "checkpoint directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  auto* p = sub->add_option("--prompt", g.prompt, "prompt text (byte-level models)");
+  auto* pi = sub->add_option("--prompt-ids", g.prompt_ids, "prompt as token ids: \"1 2 3\"");
+  p->excludes(pi);
+  sub->add_option("--max-tokens", g.max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
+  sub->add_option("--temperature", g.temperature, "0 = greedy")->check(CLI::Range(0.0, 100.0));
+  sub->add_option("--top-k", g.top_k, "keep the k most likely tokens (0 = all)")
+      ->check(CLI::Range(0, 1 << 30));
+  sub->add_option("--top-p", g.top_p, "nucleus mass in (0, 1]")->check(CLI::Range(1e-9, 1.0));
+  sub->add_option("--seed", g.seed, "sampling seed");
+  return sub;
+}
+
+int run_generate() {
+  train::TrainedModel t = train::load_trained_model(g.checkpoint);
+  const int64_t V = t.config.model.vocab_size;
+  SF_CHECK(!g.prompt.empty() || !g.prompt_ids.empty()) << "generate: give --prompt or --prompt-ids";
+  std::vector<int64_t> prompt = g.prompt_ids.empty() ? encode_bytes(g.prompt, V)
+                                                     : parse_ids(g.prompt_ids);
+  for (int64_t id : prompt)
+    SF_CHECK(id >= 0 && id < V) << "--prompt-ids: token " << id << " is outside the vocabulary [0, "
+                                << V << ")";
+  infer::GenerateOptions opt;
+  opt.max_tokens = g.max_tokens;
+  opt.sampling = {g.temperature, g.top_k, g.top_p, g.seed};
+  if (g.prompt_ids.empty()) std::fputs(g.prompt.c_str(), stdout);
+  else
+    for (int64_t id : prompt) std::fputs(decode_token(id, V).c_str(), stdout);
+  std::fflush(stdout);
+  infer::generate(*t.model, prompt, opt, [&](int64_t id) {
+    std::fputs(decode_token(id, V).c_str(), stdout);
+    std::fflush(stdout);
+  });
+  std::fputs("\n", stdout);
+  return 0;
+}
 
 CLI::App* add_fwdbwd_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
