@@ -586,11 +586,11 @@ TEST(ShippedConfigs, SmallMoeAndDenseMatchTheirComments) {
   EXPECT_EQ(moe.model.moe->n_shared_experts, 1);
   const Counts m = count_parameters(moe.model);
   const Counts d = count_parameters(dense.model);
-  EXPECT_EQ(m.total, 24301440);
-  EXPECT_EQ(m.active, 15454080);
+  EXPECT_EQ(m.total, 18206592);
+  EXPECT_EQ(m.active, 9359232);
   EXPECT_GE(m.total, 10'000'000);
   EXPECT_LE(m.total, 30'000'000);
-  EXPECT_EQ(d.total, 15143808);
+  EXPECT_EQ(d.total, 9048960);
   EXPECT_EQ(d.active, d.total);
   // Per token, a dense layer does the FFN work of an MoE layer's chosen and shared experts.
   EXPECT_EQ(dense.model.d_ff,
