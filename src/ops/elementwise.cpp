@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/node.h"
+#include "kernels/activation.h"
 #include "kernels/elementwise.h"
 #include "ops/reduce.h"
 
@@ -23,8 +24,8 @@ template <typename F>
 Tensor binary_raw(const Tensor& a, const Tensor& b, const char* op, F f) {
   check_float(a, op);
   check_float(b, op);
-  SF_CHECK(a.dtype() == b.dtype()) << op << ": dtypes differ: " << a.describe() << " and "
-                                   << b.describe();
+  SF_CHECK(a.dtype() == b.dtype())
+      << op << ": dtypes differ: " << a.describe() << " and " << b.describe();
   Shape shape;
   try {
     shape = broadcast_shapes(a.shape(), b.shape());
@@ -130,48 +131,49 @@ Tensor pow(const Tensor& a, double p) {
     using T = decltype(x);
     return static_cast<T>(std::pow(x, static_cast<T>(p)));
   });
-  record("PowBackward", {&out}, {a}, {a}, [p](const std::vector<Tensor>& s, std::vector<Tensor>& g) {
-    // d x^p = p x^(p-1)
-    Tensor d = unary_raw(s[0], "pow", [p](auto x) {
-      using T = decltype(x);
-      return static_cast<T>(p * std::pow(x, static_cast<T>(p - 1)));
-    });
-    return std::vector{mul(g[0], d)};
-  });
+  record("PowBackward", {&out}, {a}, {a},
+         [p](const std::vector<Tensor>& s, std::vector<Tensor>& g) {
+           // d x^p = p x^(p-1)
+           Tensor d = unary_raw(s[0], "pow", [p](auto x) {
+             using T = decltype(x);
+             return static_cast<T>(p * std::pow(x, static_cast<T>(p - 1)));
+           });
+           return std::vector{mul(g[0], d)};
+         });
   return out;
 }
 
 // Unary functions whose derivative is a function of the output y (or of x), fused into one pass.
-#define SF_UNARY_FROM_OUTPUT(NAME, NODE, FWD, DERIV_OF_Y)                                    \
-  Tensor NAME(const Tensor& a) {                                                             \
-    Tensor out = unary_raw(a, #NAME, [](auto x) {                                            \
-      using T = decltype(x);                                                                 \
-      return static_cast<T>(FWD);                                                            \
-    });                                                                                      \
+#define SF_UNARY_FROM_OUTPUT(NAME, NODE, FWD, DERIV_OF_Y)                                       \
+  Tensor NAME(const Tensor& a) {                                                                \
+    Tensor out = unary_raw(a, #NAME, [](auto x) {                                               \
+      using T = decltype(x);                                                                    \
+      return static_cast<T>(FWD);                                                               \
+    });                                                                                         \
     record(NODE, {&out}, {a}, {out}, [](const std::vector<Tensor>& s, std::vector<Tensor>& g) { \
-      Tensor d = binary_raw(g[0], s[0], NODE, [](auto gy, auto y) {                          \
-        using T = decltype(y);                                                               \
-        return static_cast<T>(gy * (DERIV_OF_Y));                                            \
-      });                                                                                    \
-      return std::vector{d};                                                                 \
-    });                                                                                      \
-    return out;                                                                              \
+      Tensor d = binary_raw(g[0], s[0], NODE, [](auto gy, auto y) {                             \
+        using T = decltype(y);                                                                  \
+        return static_cast<T>(gy * (DERIV_OF_Y));                                               \
+      });                                                                                       \
+      return std::vector{d};                                                                    \
+    });                                                                                         \
+    return out;                                                                                 \
   }
 
-#define SF_UNARY_FROM_INPUT(NAME, NODE, FWD, DERIV_OF_X)                                     \
-  Tensor NAME(const Tensor& a) {                                                             \
-    Tensor out = unary_raw(a, #NAME, [](auto x) {                                            \
-      using T = decltype(x);                                                                 \
-      return static_cast<T>(FWD);                                                            \
-    });                                                                                      \
+#define SF_UNARY_FROM_INPUT(NAME, NODE, FWD, DERIV_OF_X)                                      \
+  Tensor NAME(const Tensor& a) {                                                              \
+    Tensor out = unary_raw(a, #NAME, [](auto x) {                                             \
+      using T = decltype(x);                                                                  \
+      return static_cast<T>(FWD);                                                             \
+    });                                                                                       \
     record(NODE, {&out}, {a}, {a}, [](const std::vector<Tensor>& s, std::vector<Tensor>& g) { \
-      Tensor d = binary_raw(g[0], s[0], NODE, [](auto gy, auto x) {                          \
-        using T = decltype(x);                                                               \
-        return static_cast<T>(gy * (DERIV_OF_X));                                            \
-      });                                                                                    \
-      return std::vector{d};                                                                 \
-    });                                                                                      \
-    return out;                                                                              \
+      Tensor d = binary_raw(g[0], s[0], NODE, [](auto gy, auto x) {                           \
+        using T = decltype(x);                                                                \
+        return static_cast<T>(gy * (DERIV_OF_X));                                             \
+      });                                                                                     \
+      return std::vector{d};                                                                  \
+    });                                                                                       \
+    return out;                                                                               \
   }
 
 SF_UNARY_FROM_OUTPUT(exp, "ExpBackward", std::exp(x), y)
@@ -181,51 +183,60 @@ SF_UNARY_FROM_OUTPUT(rsqrt, "RsqrtBackward", T(1) / std::sqrt(x), T(-0.5) * y * 
 SF_UNARY_FROM_OUTPUT(tanh, "TanhBackward", std::tanh(x), T(1) - y * y)
 SF_UNARY_FROM_OUTPUT(sigmoid, "SigmoidBackward", T(1) / (T(1) + std::exp(-x)), y*(T(1) - y))
 SF_UNARY_FROM_INPUT(relu, "ReluBackward", x > T(0) ? x : T(0), x > T(0) ? T(1) : T(0))
-SF_UNARY_FROM_INPUT(silu, "SiluBackward", x / (T(1) + std::exp(-x)),
-                    (T(1) / (T(1) + std::exp(-x))) * (T(1) + x * (T(1) - T(1) / (T(1) + std::exp(-x)))))
 
 #undef SF_UNARY_FROM_OUTPUT
 #undef SF_UNARY_FROM_INPUT
 
 namespace {
-// gelu(x) = x * Phi(x); tanh variant: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-template <typename T>
-T gelu_erf(T x) {
-  return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2)));
+
+// An activation with a vectorised forward/backward kernel pair in kernels/activation.h.
+template <typename Fwd, typename Bwd>
+Tensor activation_op(const Tensor& a, const char* name, const char* node, Fwd fwd, Bwd bwd) {
+  check_float(a, name);
+  Tensor ac = a.contiguous();
+  Tensor out = empty(a.shape(), a.dtype());
+  const int64_t n = out.numel();
+  dispatch_float(a.dtype(), name, [&](auto zero) {
+    using T = decltype(zero);
+    fwd(out.data<T>(), ac.data<T>(), n);
+  });
+  record(node, {&out}, {a}, {ac}, [n, bwd](const std::vector<Tensor>& s, std::vector<Tensor>& g) {
+    Tensor dy = g[0].contiguous();
+    Tensor dx = zeros(s[0].shape(), s[0].dtype());
+    dispatch_float(dy.dtype(), "activation backward", [&](auto zero) {
+      using T = decltype(zero);
+      bwd(dx.data<T>(), dy.data<T>(), s[0].data<T>(), n);
+    });
+    return std::vector{dx};
+  });
+  return out;
 }
-template <typename T>
-T gelu_erf_grad(T x) {
-  const T cdf = T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
-  const T pdf = std::exp(T(-0.5) * x * x) * T(0.5 * M_2_SQRTPI * M_SQRT1_2);
-  return cdf + x * pdf;
-}
-template <typename T>
-T gelu_tanh(T x) {
-  const T k = T(0.7978845608028654);  // sqrt(2/pi)
-  return T(0.5) * x * (T(1) + std::tanh(k * (x + T(0.044715) * x * x * x)));
-}
-template <typename T>
-T gelu_tanh_grad(T x) {
-  const T k = T(0.7978845608028654);
-  const T u = k * (x + T(0.044715) * x * x * x);
-  const T th = std::tanh(u);
-  return T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * k * (T(1) + T(3 * 0.044715) * x * x);
-}
+
 }  // namespace
 
+Tensor silu(const Tensor& a) {
+  return activation_op(
+      a, "silu", "SiluBackward",
+      [](auto* y, const auto* x, int64_t n) { kernels::silu_forward(y, x, n); },
+      [](auto* dx, const auto* dy, const auto* x, int64_t n) {
+        kernels::silu_backward(dx, dy, x, n);
+      });
+}
+
 Tensor gelu(const Tensor& a, GeluApprox approx) {
-  const bool tanh_form = approx == GeluApprox::tanh;
-  Tensor out = tanh_form ? unary_raw(a, "gelu", [](auto x) { return gelu_tanh(x); })
-                         : unary_raw(a, "gelu", [](auto x) { return gelu_erf(x); });
-  record("GeluBackward", {&out}, {a}, {a},
-         [tanh_form](const std::vector<Tensor>& s, std::vector<Tensor>& g) {
-           Tensor d = tanh_form ? binary_raw(g[0], s[0], "GeluBackward",
-                                             [](auto gy, auto x) { return gy * gelu_tanh_grad(x); })
-                                : binary_raw(g[0], s[0], "GeluBackward",
-                                             [](auto gy, auto x) { return gy * gelu_erf_grad(x); });
-           return std::vector{d};
-         });
-  return out;
+  if (approx == GeluApprox::tanh)
+    return activation_op(
+        a, "gelu", "GeluBackward",
+        [](auto* y, const auto* x, int64_t n) { kernels::gelu_tanh_forward(y, x, n); },
+        [](auto* dx, const auto* dy, const auto* x, int64_t n) {
+          kernels::gelu_tanh_backward(dx, dy, x, n);
+        });
+  return activation_op(
+      a, "gelu", "GeluBackward",
+      [](auto* y, const auto* x, int64_t n) { kernels::gelu_erf_forward(y, x, n); },
+      [](auto* dx, const auto* dy, const auto* x, int64_t n) {
+        kernels::gelu_erf_backward(dx, dy, x, n);
+      });
 }
 
 }  // namespace seekforge::ops
