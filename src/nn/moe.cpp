@@ -79,13 +79,12 @@ Tensor MoE::forward(const Tensor& x_in, Tensor* aux_loss) {
     Tensor tok = from_vector_i64(tokens, {A});
     Tensor xs = ops::index_select(x, 0, tok);                                      // [A, D]
     Tensor ws = ops::index_select(ops::reshape(w, {-1}), 0, from_vector_i64(flat, {A}));  // [A]
+    // One split node for all experts: its backward writes every expert's input gradient into
+    // one [A, D] buffer (per-expert narrows would each build a zero-filled full-size gradient).
+    std::vector<Tensor> pieces = ops::split(xs, counts, 0);
     std::vector<Tensor> outs;
-    int64_t offset = 0;
-    for (int64_t e = 0; e < E; ++e) {
-      if (counts[e] == 0) continue;
-      outs.push_back(experts_[e]->forward(ops::narrow(xs, 0, offset, counts[e])));
-      offset += counts[e];
-    }
+    for (int64_t e = 0; e < E; ++e)
+      if (counts[e] > 0) outs.push_back(experts_[e]->forward(pieces[e]));
     Tensor ys = outs.size() == 1 ? outs[0] : ops::concat(outs, 0);
     ys = ops::mul(ys, ops::unsqueeze(ws, 1));
     y = ops::index_add(zeros({N, d_model_}, x.dtype()), 0, tok, ys);
