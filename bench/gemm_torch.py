@@ -6,7 +6,8 @@ y[M, N] = x[M, K] @ W[N, K]^T with M = 2048, K and N in {384, 1024, 1536, 8192},
 
 A shape whose predicted time for one product (its FLOPs at the slowest rate seen so far for the
 dtype) exceeds --max-seconds is skipped and printed as "torch_skip ...": Debian's PyTorch sends
-f32 matmul to the reference (netlib) BLAS, at a few GFLOP/s, where 2048x8192x8192 takes minutes.
+f32 matmul to whatever libblas.so.3 the system selects; with the reference (netlib) BLAS that is
+a few GFLOP/s and 2048x8192x8192 would take minutes (OpenBLAS, when installed, is far faster).
 """
 import argparse
 import statistics
