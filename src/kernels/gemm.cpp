@@ -308,6 +308,37 @@ void gemm(DType ab_dtype, DType c_dtype, const GemmShape& s, const void* a, cons
     }
     return;
   }
+  // Sizes that change every call (the rows an expert receives, and in its weight gradient the
+  // reduction length) would build a new primitive each time (~ms each). Split them into a
+  // multiple of kSizeQuantum plus a remainder below it, so that a few dozen primitives per
+  // layer shape serve every step. The split depends only on the sizes: results stay
+  // deterministic.
+  constexpr int64_t kSizeQuantum = 64;
+  if (s.batch == 1 && s.k > 0) {
+    const size_t ab_size = dtype_size(ab_dtype), c_size = dtype_size(c_dtype);
+    const int64_t m_tail = s.m % kSizeQuantum, k_tail = s.k % kSizeQuantum;
+    if (m_tail != 0 && s.m > kSizeQuantum) {
+      GemmShape head = s, tail = s;
+      head.m = s.m - m_tail;
+      tail.m = m_tail;
+      const int64_t a_skip = head.m * (s.trans_a ? 1 : s.lda);
+      gemm(ab_dtype, c_dtype, head, a, b, c, alpha, beta);
+      gemm(ab_dtype, c_dtype, tail, static_cast<const char*>(a) + a_skip * ab_size, b,
+           static_cast<char*>(c) + head.m * s.ldc * c_size, alpha, beta);
+      return;
+    }
+    if (k_tail != 0 && s.k > kSizeQuantum) {
+      GemmShape head = s, tail = s;
+      head.k = s.k - k_tail;
+      tail.k = k_tail;
+      const int64_t a_skip = head.k * (s.trans_a ? s.lda : 1);
+      const int64_t b_skip = head.k * (s.trans_b ? 1 : s.ldb);
+      gemm(ab_dtype, c_dtype, head, a, b, c, alpha, beta);
+      gemm(ab_dtype, c_dtype, tail, static_cast<const char*>(a) + a_skip * ab_size,
+           static_cast<const char*>(b) + b_skip * ab_size, c, alpha, 1.0f);
+      return;
+    }
+  }
   const bool batched = s.batch > 1;
   Key key{ab_dtype,
           c_dtype,
