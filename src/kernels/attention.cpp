@@ -12,6 +12,8 @@
 // 8e-8 over [-87, 88]). Double runs the same tiling on plain loops.
 #include "kernels/attention.h"
 
+#include "kernels/vec_math.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -148,32 +150,6 @@ void gemm<float>(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_
   }
 }
 
-// exp on 16 floats: Cephes expf (range reduction by ln2 in two parts, degree-5 polynomial,
-// scalef for 2^n), ~1 ulp. Inputs below ln(FLT_MIN) return exactly 0 (no denormals, and -inf
-// from masked scores gives 0); inputs above ~88.7 saturate instead of overflowing.
-inline __m512 exp_f32x16(__m512 x) {
-  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_GE_OQ);
-  // The maskz forms with a full mask are the plain operations; GCC 12's unmasked forms trip
-  // -Wmaybe-uninitialized inside its own header.
-  const __mmask16 all = 0xFFFF;
-  x = _mm512_maskz_max_ps(all, x, _mm512_set1_ps(-87.33f));
-  x = _mm512_maskz_min_ps(all, x, _mm512_set1_ps(88.72f));
-  const __m512 n =
-      _mm512_maskz_roundscale_ps(all, _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  const __m512 z = _mm512_mul_ps(r, r);
-  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
-  y = _mm512_fmadd_ps(y, z, r);
-  y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
-  return _mm512_maskz_scalef_ps(keep, y, n);
-}
 
 #endif  // __AVX512F__
 
@@ -289,7 +265,7 @@ inline float hsum_f32(__m512 x) {
 
 // In-register transpose of a 16x16 float block: r[i] holds row i on entry, column i on exit.
 inline void transpose16_f32(__m512 r[16]) {
-  // Full-mask maskz forms: see exp_f32x16 about GCC 12's unmasked ones.
+  // Full-mask maskz forms: see exp512 (kernels/vec_math.h) about GCC 12's unmasked ones.
   const __mmask16 all = 0xFFFF;
   __m512 t[16];
   for (int i = 0; i < 16; i += 2) {
@@ -357,8 +333,8 @@ float softmax_row<float>(float* srow, uint32_t bits, float scale, float& m, floa
     return 1.0f;
   }
   const __m512 mn = _mm512_set1_ps(m_new);
-  const __m512 e0 = exp_f32x16(_mm512_sub_ps(s0, mn));
-  const __m512 e1 = exp_f32x16(_mm512_sub_ps(s1, mn));
+  const __m512 e0 = exp512(_mm512_sub_ps(s0, mn));
+  const __m512 e1 = exp512(_mm512_sub_ps(s1, mn));
   _mm512_storeu_ps(srow, e0);
   _mm512_storeu_ps(srow + 16, e1);
   const float sum = hsum_f32(_mm512_add_ps(e0, e1));
@@ -378,7 +354,7 @@ void grad_row<float>(float* prow, float* dsrow, uint32_t bits, float scale, floa
     const __mmask16 bh = static_cast<__mmask16>(bits >> (16 * h));
     const __m512 s = _mm512_loadu_ps(prow + 16 * h);
     const __m512 t = _mm512_mask_mov_ps(ninf, bh, _mm512_fmsub_ps(s, sc, lv));
-    const __m512 p = exp_f32x16(t);
+    const __m512 p = exp512(t);
     _mm512_storeu_ps(prow + 16 * h, p);
     const __m512 dp = _mm512_loadu_ps(dsrow + 16 * h);
     _mm512_storeu_ps(dsrow + 16 * h, _mm512_mul_ps(_mm512_mul_ps(p, _mm512_sub_ps(dp, dv)), sc));

@@ -47,26 +47,31 @@ inline int64_t row_chunk(int64_t C) { return C >= kChunkElems ? 1 : kChunkElems 
 
 #if defined(SEEKFORGE_AVX512)
 
-// exp(x) for 16 floats. Cody-Waite reduction x = n ln2 + r with |r| <= ln2/2, a degree-6
-// Taylor/minimax polynomial for e^r (error < 2 ulp on [-ln2/2, ln2/2]) and scalef for 2^n, which
-// also produces the correct underflow to 0 and overflow to inf. x is clamped first so that -inf
-// (a masked logit) gives exactly 0 and not NaN.
+// exp on 16 floats: Cephes expf (range reduction by ln2 in two parts, degree-5 polynomial,
+// scalef for 2^n), ~1 ulp. Inputs below ln(FLT_MIN) return exactly 0 (no denormals, and -inf
+// from masked scores gives 0); inputs above ~88.7 give +inf.
 inline __m512 exp512(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
-  x = _mm512_min_ps(x, _mm512_set1_ps(89.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_GE_OQ);
+  // The maskz forms with a full mask are the plain operations; GCC 12's unmasked forms trip
+  // -Wmaybe-uninitialized inside its own header.
+  const __mmask16 all = 0xFFFF;
+  x = _mm512_maskz_max_ps(all, x, _mm512_set1_ps(-87.33f));
+  x = _mm512_maskz_min_ps(all, x, _mm512_set1_ps(89.0f));  // exp(89) rounds to +inf, as it should
+  const __m512 n =
+      _mm512_maskz_roundscale_ps(all, _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  const __m512 r2 = _mm512_mul_ps(r, r);
-  p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
+  const __m512 z = _mm512_mul_ps(r, r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, z, r);
+  y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
+  return _mm512_maskz_scalef_ps(keep, y, n);
 }
 
 // Loads/stores of the first `rem` (< 16) lanes, for row tails.
