@@ -80,27 +80,72 @@ RowStats row_stats(const float* x, int64_t V) {
 }
 #endif
 
+// One row of the forward: the row's loss and log-sum-exp (0 and 0 for an ignored row).
+template <typename T>
+inline void forward_row(T* loss, T* lse, const T* x, int64_t t, int64_t V, double eps,
+                        int64_t ignore_index) {
+  if (t == ignore_index) {
+    *loss = 0;
+    *lse = 0;
+    return;
+  }
+  const RowStats st = row_stats(x, V);
+  const double l = st.max + std::log(st.sumexp);
+  *lse = T(l);
+  // Combined in double: lse - x_t loses digits to cancellation when p_target is close to 1.
+  *loss = T((1.0 - eps) * (l - double(x[t])) + eps * (l - st.sumx / double(V)));
+}
+
+// One row of the backward: d (+= or =) g * (softmax(x) - ((1-eps) onehot(t) + eps/V)).
+template <typename T>
+inline void backward_row(T* d, const T* x, T g, T l, int64_t t, int64_t V, T label_smoothing,
+                         int64_t ignore_index, bool accumulate, [[maybe_unused]] bool stream) {
+  if (t == ignore_index) {
+    if (!accumulate) std::fill(d, d + V, T(0));
+    return;
+  }
+  const T off = g * label_smoothing / T(V);  // g * eps / V, subtracted everywhere
+  if constexpr (std::is_same_v<T, float>) {
+#if defined(SEEKFORGE_AVX512)
+    const __m512 gv = _mm512_set1_ps(g), lv = _mm512_set1_ps(l), ov = _mm512_set1_ps(off);
+    if (stream && reinterpret_cast<uintptr_t>(d) % 64 == 0 && V % 16 == 0) {
+      // Overwrite of a buffer far bigger than cache: non-temporal stores skip the read for
+      // ownership, so memory sees one read of the logits and one write of dlogits.
+      for (int64_t v = 0; v < V; v += 16) {
+        const __m512 p = exp512(_mm512_sub_ps(_mm512_loadu_ps(x + v), lv));
+        _mm512_stream_ps(d + v, _mm512_fmsub_ps(gv, p, ov));
+      }
+      _mm_sfence();  // order the streamed row before the scalar fix-up below
+      d[t] -= g * (T(1) - label_smoothing);
+      return;
+    }
+    for (int64_t v = 0; v < V; v += 16) {
+      const __mmask16 k = v + 16 <= V ? static_cast<__mmask16>(0xFFFF) : tail_mask(V - v);
+      const __m512 p = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + v), lv));
+      __m512 r = _mm512_fmsub_ps(gv, p, ov);
+      if (accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(k, d + v));
+      _mm512_mask_storeu_ps(d + v, k, r);
+    }
+    d[t] -= g * (T(1) - label_smoothing);
+    return;
+#endif
+  }
+  for (int64_t v = 0; v < V; ++v) {
+    const T r = g * std::exp(x[v] - l) - off;
+    d[v] = accumulate ? d[v] + r : r;
+  }
+  d[t] -= g * (T(1) - label_smoothing);
+}
+
 }  // namespace
 
 template <typename T>
 void cross_entropy_forward(T* losses, T* lse, const T* logits, const int64_t* targets, int64_t N,
                            int64_t V, T label_smoothing, int64_t ignore_index) {
-  const double eps = double(label_smoothing);
 #pragma omp parallel for schedule(dynamic, row_chunk(V))
-  for (int64_t n = 0; n < N; ++n) {
-    const int64_t t = targets[n];
-    if (t == ignore_index) {
-      losses[n] = 0;
-      lse[n] = 0;
-      continue;
-    }
-    const T* x = logits + n * V;
-    const RowStats st = row_stats(x, V);
-    const double l = st.max + std::log(st.sumexp);
-    lse[n] = T(l);
-    // Combined in double: lse - x_t loses digits to cancellation when p_target is close to 1.
-    losses[n] = T((1.0 - eps) * (l - double(x[t])) + eps * (l - st.sumx / double(V)));
-  }
+  for (int64_t n = 0; n < N; ++n)
+    forward_row(losses + n, lse + n, logits + n * V, targets[n], V, double(label_smoothing),
+                ignore_index);
 }
 
 template <typename T>
@@ -108,48 +153,25 @@ void cross_entropy_backward(T* dlogits, const T* dloss, const T* logits, const T
                             const int64_t* targets, int64_t N, int64_t V, T label_smoothing,
                             int64_t ignore_index, bool accumulate) {
   // Forward: loss = (1-eps)(lse - x_t) + eps (lse - mean_v x_v); d lse / d x_v = softmax_v.
-  [[maybe_unused]] const bool stream = !accumulate && N * V * int64_t(sizeof(T)) >= kStreamBytes;
+  const bool stream = !accumulate && N * V * int64_t(sizeof(T)) >= kStreamBytes;
+#pragma omp parallel for schedule(dynamic, row_chunk(V))
+  for (int64_t n = 0; n < N; ++n)
+    backward_row(dlogits + n * V, logits + n * V, dloss[n], lse[n], targets[n], V, label_smoothing,
+                 ignore_index, accumulate, stream);
+}
+
+template <typename T>
+void cross_entropy_forward_backward(T* losses, T* lse, T* dlogits, const T* dloss, const T* logits,
+                                    const int64_t* targets, int64_t N, int64_t V, T label_smoothing,
+                                    int64_t ignore_index) {
+  // Each row is read from memory once: the backward half finds it in L2 (128 KiB at V=32768).
+  const bool stream = N * V * int64_t(sizeof(T)) >= kStreamBytes;
 #pragma omp parallel for schedule(dynamic, row_chunk(V))
   for (int64_t n = 0; n < N; ++n) {
-    const int64_t t = targets[n];
-    T* d = dlogits + n * V;
-    if (t == ignore_index) {
-      if (!accumulate) std::fill(d, d + V, T(0));
-      continue;
-    }
     const T* x = logits + n * V;
-    const T g = dloss[n], l = lse[n];
-    const T off = g * label_smoothing / T(V);  // g * eps / V, subtracted everywhere
-    if constexpr (std::is_same_v<T, float>) {
-#if defined(SEEKFORGE_AVX512)
-      const __m512 gv = _mm512_set1_ps(g), lv = _mm512_set1_ps(l), ov = _mm512_set1_ps(off);
-      if (stream && reinterpret_cast<uintptr_t>(d) % 64 == 0 && V % 16 == 0) {
-        // Overwrite of a buffer far bigger than cache: non-temporal stores skip the read for
-        // ownership, so memory sees one read of the logits and one write of dlogits.
-        for (int64_t v = 0; v < V; v += 16) {
-          const __m512 p = exp512(_mm512_sub_ps(_mm512_loadu_ps(x + v), lv));
-          _mm512_stream_ps(d + v, _mm512_fmsub_ps(gv, p, ov));
-        }
-        _mm_sfence();  // order the streamed row before the scalar fix-up below
-        d[t] -= g * (T(1) - label_smoothing);
-        continue;
-      }
-      for (int64_t v = 0; v < V; v += 16) {
-        const __mmask16 k = v + 16 <= V ? static_cast<__mmask16>(0xFFFF) : tail_mask(V - v);
-        const __m512 p = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + v), lv));
-        __m512 r = _mm512_fmsub_ps(gv, p, ov);
-        if (accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(k, d + v));
-        _mm512_mask_storeu_ps(d + v, k, r);
-      }
-      d[t] -= g * (T(1) - label_smoothing);
-      continue;
-#endif
-    }
-    for (int64_t v = 0; v < V; ++v) {
-      const T r = g * std::exp(x[v] - l) - off;
-      d[v] = accumulate ? d[v] + r : r;
-    }
-    d[t] -= g * (T(1) - label_smoothing);
+    forward_row(losses + n, lse + n, x, targets[n], V, double(label_smoothing), ignore_index);
+    backward_row(dlogits + n * V, x, dloss[n], lse[n], targets[n], V, label_smoothing, ignore_index,
+                 /*accumulate=*/false, stream);
   }
 }
 
@@ -199,6 +221,8 @@ void cross_entropy_backward_naive(T* dlogits, const T* dloss, const T* logits, c
                                          int64_t);                                                 \
   template void cross_entropy_backward<T>(T*, const T*, const T*, const T*, const int64_t*,        \
                                           int64_t, int64_t, T, int64_t, bool);                     \
+  template void cross_entropy_forward_backward<T>(T*, T*, T*, const T*, const T*, const int64_t*,  \
+                                                  int64_t, int64_t, T, int64_t);                   \
   template void cross_entropy_forward_naive<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t, \
                                                T, int64_t);                                        \
   template void cross_entropy_backward_naive<T>(T*, const T*, const T*, const T*, const int64_t*,  \

@@ -33,6 +33,16 @@ void cross_entropy_backward(T* dlogits, const T* dloss, const T* logits, const T
                             const int64_t* targets, int64_t N, int64_t V, T label_smoothing,
                             int64_t ignore_index = kIgnoreIndex, bool accumulate = true);
 
+// Forward and backward in one pass over the logits, for training, where the per-row upstream
+// gradient is known before the forward runs (dloss = 1/valid rows for a mean): the outputs of
+// cross_entropy_forward, and dlogits (=, overwritten) as cross_entropy_backward with
+// accumulate = false. Memory sees one read of the logits and one write of dlogits instead of
+// the two reads the separate kernels need.
+template <typename T>
+void cross_entropy_forward_backward(T* losses, T* lse, T* dlogits, const T* dloss,
+                                    const T* logits, const int64_t* targets, int64_t N, int64_t V,
+                                    T label_smoothing, int64_t ignore_index = kIgnoreIndex);
+
 // Naive twins: two-pass scalar loops with std::exp / std::log.
 template <typename T>
 void cross_entropy_forward_naive(T* losses, T* lse, const T* logits, const int64_t* targets,

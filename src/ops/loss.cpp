@@ -3,6 +3,7 @@
 #include "autograd/node.h"
 #include "kernels/cross_entropy.h"
 #include "ops/common.h"
+#include "ops/elementwise.h"
 #include "ops/reduce.h"
 
 namespace seekforge::ops {
@@ -35,6 +36,30 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, double label_s
   }
   Tensor lc = logits.contiguous();
   Tensor losses = empty(row_shape, logits.dtype()), lse = empty({N}, logits.dtype());
+  const double reduce_scale =
+      reduction == Reduction::mean ? (valid > 0 ? 1.0 / static_cast<double>(valid) : 0.0) : 1.0;
+  if (reduction != Reduction::none && autograd::should_record({&logits})) {
+    // Training: the gradient of a reduced loss is known up to the upstream scalar, so one pass
+    // over the logits computes both (the backward then only scales it).
+    Tensor dlogits = empty(lc.shape(), logits.dtype());
+    Tensor dloss = full({N}, reduce_scale, logits.dtype());
+    dispatch_float(logits.dtype(), op, [&](auto zero) {
+      using T = decltype(zero);
+      kernels::cross_entropy_forward_backward(losses.data<T>(), lse.data<T>(), dlogits.data<T>(),
+                                              dloss.data<T>(), lc.data<T>(), pt, N, V,
+                                              static_cast<T>(label_smoothing), ignore_index);
+    });
+    Tensor out;
+    {
+      autograd::NoGradGuard no_grad;
+      out = full({}, sum(losses).item_double() * reduce_scale, logits.dtype());
+    }
+    record("CrossEntropyBackward", {&out}, {logits}, {dlogits}, [](const Saved& s, Grads& g) {
+      const double scale = g[0].item_double();
+      return Grads{scale == 1.0 ? s[0] : mul(s[0], scale)};
+    });
+    return out;
+  }
   dispatch_float(logits.dtype(), op, [&](auto zero) {
     using T = decltype(zero);
     kernels::cross_entropy_forward(losses.data<T>(), lse.data<T>(), lc.data<T>(), pt, N, V,

@@ -54,6 +54,16 @@ TYPED_TEST(CrossEntropyTest, FastMatchesNaive) {
                                      targets.data(), N, V, T(eps), kIgnoreIndex, acc);
         expect_close(d, d0, "ce dlogits " + tag + (acc ? " accumulate" : " overwrite"));
       }
+      // The one-pass forward+backward against the naive forward then backward.
+      auto d = randn<T>(N * V, 5), d0 = d;
+      std::vector<T> loss1(N), lse1(N);
+      cross_entropy_forward_backward(loss1.data(), lse1.data(), d.data(), dloss.data(),
+                                     logits.data(), targets.data(), N, V, T(eps));
+      cross_entropy_backward_naive(d0.data(), dloss.data(), logits.data(), lse0.data(),
+                                   targets.data(), N, V, T(eps), kIgnoreIndex, false);
+      expect_close(loss1, loss0, "fused ce loss " + tag);
+      expect_close(lse1, lse0, "fused ce lse " + tag);
+      expect_close(d, d0, "fused ce dlogits " + tag);
     }
   }
 }
