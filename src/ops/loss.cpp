@@ -66,27 +66,20 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, double label_s
                                    static_cast<T>(label_smoothing), ignore_index);
   });
   Tensor out;
-  double row_scale = 1.0;
   {
     autograd::NoGradGuard no_grad;
-    if (reduction == Reduction::none) {
-      out = losses;
-    } else {
-      out = sum(losses);
-      if (reduction == Reduction::mean) {
-        row_scale = valid > 0 ? 1.0 / static_cast<double>(valid) : 0.0;
-        out = full({}, out.item_double() * row_scale, logits.dtype());
-      }
-    }
+    out = reduction == Reduction::none
+              ? losses
+              : full({}, sum(losses).item_double() * reduce_scale, logits.dtype());
   }
   record("CrossEntropyBackward", {&out}, {logits}, {lc, lse, tc},
-         [N, V, label_smoothing, ignore_index, row_scale, reduction](const Saved& s, Grads& g) {
+         [N, V, label_smoothing, ignore_index, reduce_scale, reduction](const Saved& s, Grads& g) {
            // Per-row upstream gradient: the reduction's scale folded in.
            Tensor dloss;
            if (reduction == Reduction::none) {
              dloss = g[0].contiguous();
            } else {
-             dloss = full({N}, g[0].item_double() * row_scale, s[0].dtype());
+             dloss = full({N}, g[0].item_double() * reduce_scale, s[0].dtype());
            }
            Tensor dlogits = empty(s[0].shape(), s[0].dtype());
            dispatch_float(s[0].dtype(), "CrossEntropyBackward", [&](auto zero) {

@@ -18,19 +18,9 @@ namespace {
 
 using testing::read_bytes;
 using testing::TempDir;
+using testing::expect_error;
 using testing::write_bytes;
 
-// Runs fn, expects a seekforge::Error whose message contains every fragment.
-template <typename Fn>
-void expect_error(Fn&& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown; expected one containing '" << fragments.front() << "'";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << msg;
-  }
-}
 
 void put_u32(std::string& b, size_t at, uint32_t v) { std::memcpy(&b[at], &v, 4); }
 void put_u64(std::string& b, size_t at, uint64_t v) { std::memcpy(&b[at], &v, 8); }

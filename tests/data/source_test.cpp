@@ -17,18 +17,9 @@ namespace seekforge::data {
 namespace {
 
 using testing::TempDir;
+using testing::expect_error;
 using testing::write_bytes;
 
-template <typename Fn>
-void expect_error(Fn&& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown; expected one containing '" << fragments.front() << "'";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << msg;
-  }
-}
 
 std::vector<int64_t> values(const Tensor& t) {
   const int64_t* p = t.data<int64_t>();

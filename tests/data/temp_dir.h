@@ -1,11 +1,16 @@
-// A fresh directory per test, removed afterwards (data-layer tests).
+// Helpers of the data-layer tests: a fresh directory per test (removed afterwards), raw file
+// bytes, and an error expectation.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "core/error.h"
 
 namespace seekforge::data::testing {
 
@@ -37,6 +42,18 @@ inline std::string read_bytes(const std::string& path) {
 inline void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Runs fn, expects a seekforge::Error whose message contains every fragment.
+template <typename Fn>
+void expect_error(Fn&& fn, const std::vector<std::string>& fragments) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error thrown; expected one containing '" << fragments.front() << "'";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << msg;
+  }
 }
 
 }  // namespace seekforge::data::testing
