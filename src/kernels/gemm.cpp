@@ -238,20 +238,84 @@ inline T op_at(const T* x, bool trans, int64_t ld, int64_t r, int64_t c) {
   return trans ? x[c * ld + r] : x[r * ld + c];
 }
 
-// Copies the stored matrices of one f16 operand (rows x cols as stored, row stride ld, one per
+// Copies the stored matrices of one 16-bit operand (rows x cols as stored, row stride ld, one per
 // distinct batch) into a dense f32 buffer; returns the new batch stride (0 stays broadcast).
-int64_t widen_f16(std::vector<float>& out, const uint16_t* x, int64_t batch, int64_t batch_stride,
-                  int64_t rows, int64_t cols, int64_t ld) {
+int64_t widen_16(std::vector<float>& out, DType t, const uint16_t* x, int64_t batch,
+                 int64_t batch_stride, int64_t rows, int64_t cols, int64_t ld) {
   const int64_t nb = batch_stride == 0 ? 1 : batch;
   out.resize(static_cast<size_t>(nb * rows * cols));
+  const bool bf = t == DType::bf16;
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t r = 0; r < rows; ++r) {
       const uint16_t* src = x + b * batch_stride + r * ld;
       float* dst = out.data() + (b * rows + r) * cols;
-      for (int64_t j = 0; j < cols; ++j) dst[j] = f16_to_float(src[j]);
+      if (bf) {
+        for (int64_t j = 0; j < cols; ++j) dst[j] = bf16_to_float(src[j]);
+      } else {
+        for (int64_t j = 0; j < cols; ++j) dst[j] = f16_to_float(src[j]);
+      }
     }
   }
   return batch_stride == 0 ? 0 : rows * cols;
+}
+
+// Whether oneDNN has a bf16 matmul for this CPU (AVX512-BF16, AMX, or AVX-512 emulation). CPUs
+// with AVX2 only get none from oneDNN 2.6: there bf16 products are widened like f16 ones.
+bool bf16_native() {
+  static const bool native = [] {
+    try {
+      using dims = dnnl::memory::dims;
+      const auto bf16 = dnnl::memory::data_type::bf16;
+      dnnl::memory::desc a(dims{16, 16}, bf16, dims{16, 1}), c(dims{16, 16},
+                                                              dnnl::memory::data_type::f32,
+                                                              dims{16, 1});
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, a, c), cpu_engine());
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return native;
+}
+
+// A 16-bit product on f32 primitives: both operands widened to f32 (exact), C computed in f32
+// and rounded once when it is 16-bit. The per-thread scratch makes this an extra pass over the
+// operands: it serves f16 (an option for users) and bf16 on CPUs without bf16 instructions.
+void gemm_widened(DType ab_dtype, DType c_dtype, const GemmShape& s, const void* a, const void* b,
+                  void* c, float alpha, float beta) {
+  thread_local std::vector<float> wa, wb, wc;
+  GemmShape w = s;
+  w.stride_a = widen_16(wa, ab_dtype, static_cast<const uint16_t*>(a), s.batch, s.stride_a,
+                        s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.lda);
+  w.lda = s.trans_a ? s.m : s.k;
+  w.stride_b = widen_16(wb, ab_dtype, static_cast<const uint16_t*>(b), s.batch, s.stride_b,
+                        s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.ldb);
+  w.ldb = s.trans_b ? s.k : s.n;
+  if (c_dtype == DType::f32) {
+    gemm(DType::f32, DType::f32, w, wa.data(), wb.data(), c, alpha, beta);
+    return;
+  }
+  SF_CHECK(c_dtype == ab_dtype) << "gemm: " << dtype_name(ab_dtype)
+                                << " inputs need an f32 or " << dtype_name(ab_dtype)
+                                << " output, got " << dtype_name(c_dtype);
+  uint16_t* ch = static_cast<uint16_t*>(c);
+  if (beta != 0.0f) {
+    w.stride_c = widen_16(wc, c_dtype, ch, s.batch, s.stride_c, s.m, s.n, s.ldc);
+  } else {
+    wc.resize(static_cast<size_t>(s.batch * s.m * s.n));
+    w.stride_c = s.m * s.n;
+  }
+  w.ldc = s.n;
+  gemm(DType::f32, DType::f32, w, wa.data(), wb.data(), wc.data(), alpha, beta);
+  const bool bf = c_dtype == DType::bf16;
+  for (int64_t bi = 0; bi < s.batch; ++bi) {
+    for (int64_t i = 0; i < s.m; ++i) {
+      for (int64_t j = 0; j < s.n; ++j) {
+        const float v = wc[(bi * s.m + i) * s.n + j];
+        ch[bi * s.stride_c + i * s.ldc + j] = bf ? float_to_bf16(v) : float_to_f16(v);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -259,40 +323,9 @@ int64_t widen_f16(std::vector<float>& out, const uint16_t* x, int64_t batch, int
 void gemm(DType ab_dtype, DType c_dtype, const GemmShape& s, const void* a, const void* b, void* c,
           float alpha, float beta) {
   if (s.batch <= 0 || s.m <= 0 || s.n <= 0) return;
-  if (ab_dtype == DType::f16 && s.k > 0) {
-    // oneDNN 2.6 has no f16 matmul on CPU: widen the operands to f32 (exact) and run the f32
-    // primitive. f16 is an option for users, not the training path, so the extra pass and the
-    // per-thread scratch buffers are acceptable here.
-    thread_local std::vector<float> wa, wb, wc;
-    GemmShape w = s;
-    w.stride_a = widen_f16(wa, static_cast<const uint16_t*>(a), s.batch, s.stride_a,
-                           s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.lda);
-    w.lda = s.trans_a ? s.m : s.k;
-    w.stride_b = widen_f16(wb, static_cast<const uint16_t*>(b), s.batch, s.stride_b,
-                           s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.ldb);
-    w.ldb = s.trans_b ? s.k : s.n;
-    if (c_dtype == DType::f32) {
-      gemm(DType::f32, DType::f32, w, wa.data(), wb.data(), c, alpha, beta);
-      return;
-    }
-    SF_CHECK(c_dtype == DType::f16) << "gemm: f16 inputs need an f32 or f16 output, got "
-                                    << dtype_name(c_dtype);
-    uint16_t* ch = static_cast<uint16_t*>(c);
-    if (beta != 0.0f) {
-      w.stride_c = widen_f16(wc, ch, s.batch, s.stride_c, s.m, s.n, s.ldc);
-    } else {
-      wc.resize(static_cast<size_t>(s.batch * s.m * s.n));
-      w.stride_c = s.m * s.n;
-    }
-    w.ldc = s.n;
-    gemm(DType::f32, DType::f32, w, wa.data(), wb.data(), wc.data(), alpha, beta);
-    for (int64_t bi = 0; bi < s.batch; ++bi) {
-      for (int64_t i = 0; i < s.m; ++i) {
-        for (int64_t j = 0; j < s.n; ++j) {
-          ch[bi * s.stride_c + i * s.ldc + j] = float_to_f16(wc[(bi * s.m + i) * s.n + j]);
-        }
-      }
-    }
+  // oneDNN 2.6 has no f16 matmul on CPU, and no bf16 one without AVX-512.
+  if (s.k > 0 && (ab_dtype == DType::f16 || (ab_dtype == DType::bf16 && !bf16_native()))) {
+    gemm_widened(ab_dtype, c_dtype, s, a, b, c, alpha, beta);
     return;
   }
   if (s.k <= 0) {

@@ -47,8 +47,8 @@ void check_gemm_shape(const GemmShape& s, const char* op);
 // oneDNN path. a, b hold ab_dtype elements (f32, bf16 or f16); products accumulate in f32.
 // c_dtype is f32, or bf16 / f16 when ab_dtype is that type (C rounded once at the end; with
 // beta != 0 the old C is read in that dtype). bf16 runs on AMX where the CPU has it. oneDNN 2.6
-// has no CPU f16 matmul, so f16 operands are widened to f32 in per-thread scratch first (exact,
-// but an extra pass: f16 is a user option, not the training path). The caller checks shapes;
+// has no CPU f16 matmul, and no bf16 one on CPUs without AVX-512: those operands are widened to
+// f32 in per-thread scratch first (exact, but an extra pass). The caller checks shapes;
 // the kernel throws seekforge::Error only for a dtype combination it cannot run.
 void gemm(DType ab_dtype, DType c_dtype, const GemmShape& s, const void* a, const void* b, void* c,
           float alpha, float beta);
