@@ -32,10 +32,10 @@ void silu_forward(T* y, const T* x, int64_t n) {
   elementwise<T>(
       n,
       [=](int64_t i, auto k) {
-#if defined(SEEKFORGE_AVX512)
+#if defined(SEEKFORGE_SIMD)
         if constexpr (std::is_same_v<T, float>) {
-          const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
-          _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(v, sigmoid512(v)));
+          const simd::vf v = simd::loadu(k, x + i);
+          simd::storeu(y + i, k, simd::mul(v, simd::sigmoid(v)));
         }
 #endif
         (void)i, (void)k;
@@ -49,15 +49,13 @@ void silu_backward(T* dx, const T* dy, const T* x, int64_t n) {
   elementwise<T>(
       n,
       [=](int64_t i, auto k) {
-#if defined(SEEKFORGE_AVX512)
+#if defined(SEEKFORGE_SIMD)
         if constexpr (std::is_same_v<T, float>) {
-          const __m512 one = _mm512_set1_ps(1.0f);
-          const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
-          const __m512 s = sigmoid512(v);
-          const __m512 d = _mm512_mul_ps(s, _mm512_fmadd_ps(v, _mm512_sub_ps(one, s), one));
-          _mm512_mask_storeu_ps(dx + i, k,
-                                _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, dy + i), d,
-                                                _mm512_maskz_loadu_ps(k, dx + i)));
+          const simd::vf one = simd::set1(1.0f);
+          const simd::vf v = simd::loadu(k, x + i);
+          const simd::vf s = simd::sigmoid(v);
+          const simd::vf d = simd::mul(s, simd::fmadd(v, simd::sub(one, s), one));
+          simd::storeu(dx + i, k, simd::fmadd(simd::loadu(k, dy + i), d, simd::loadu(k, dx + i)));
         }
 #endif
         (void)i, (void)k;
@@ -74,14 +72,13 @@ void gelu_tanh_forward(T* y, const T* x, int64_t n) {
   elementwise<T>(
       n,
       [=](int64_t i, auto k) {
-#if defined(SEEKFORGE_AVX512)
+#if defined(SEEKFORGE_SIMD)
         if constexpr (std::is_same_v<T, float>) {
-          const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
-          const __m512 z2 =
-              _mm512_mul_ps(_mm512_set1_ps(float(2 * kSqrt2OverPi)),
-                            _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(float(kGeluCoef)), v),
-                                            _mm512_mul_ps(v, v), v));
-          _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(v, sigmoid512(z2)));
+          const simd::vf v = simd::loadu(k, x + i);
+          const simd::vf z2 = simd::mul(
+              simd::set1(float(2 * kSqrt2OverPi)),
+              simd::fmadd(simd::mul(simd::set1(float(kGeluCoef)), v), simd::mul(v, v), v));
+          simd::storeu(y + i, k, simd::mul(v, simd::sigmoid(z2)));
         }
 #endif
         (void)i, (void)k;
@@ -96,22 +93,19 @@ void gelu_tanh_backward(T* dx, const T* dy, const T* x, int64_t n) {
   elementwise<T>(
       n,
       [=](int64_t i, auto k) {
-#if defined(SEEKFORGE_AVX512)
+#if defined(SEEKFORGE_SIMD)
         if constexpr (std::is_same_v<T, float>) {
-          const __m512 one = _mm512_set1_ps(1.0f);
-          const __m512 k0 = _mm512_set1_ps(float(kSqrt2OverPi));
-          const __m512 c = _mm512_set1_ps(float(kGeluCoef));
-          const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
-          const __m512 v2 = _mm512_mul_ps(v, v);
-          const __m512 z = _mm512_mul_ps(k0, _mm512_fmadd_ps(_mm512_mul_ps(c, v), v2, v));
-          const __m512 s = sigmoid512(_mm512_add_ps(z, z));
-          const __m512 dz =
-              _mm512_mul_ps(k0, _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(3.0f), c), v2, one));
-          const __m512 t = _mm512_mul_ps(_mm512_add_ps(s, s), _mm512_sub_ps(one, s));
-          const __m512 d = _mm512_fmadd_ps(_mm512_mul_ps(v, t), dz, s);
-          _mm512_mask_storeu_ps(dx + i, k,
-                                _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, dy + i), d,
-                                                _mm512_maskz_loadu_ps(k, dx + i)));
+          const simd::vf one = simd::set1(1.0f);
+          const simd::vf k0 = simd::set1(float(kSqrt2OverPi));
+          const simd::vf c = simd::set1(float(kGeluCoef));
+          const simd::vf v = simd::loadu(k, x + i);
+          const simd::vf v2 = simd::mul(v, v);
+          const simd::vf z = simd::mul(k0, simd::fmadd(simd::mul(c, v), v2, v));
+          const simd::vf s = simd::sigmoid(simd::add(z, z));
+          const simd::vf dz = simd::mul(k0, simd::fmadd(simd::mul(simd::set1(3.0f), c), v2, one));
+          const simd::vf t = simd::mul(simd::add(s, s), simd::sub(one, s));
+          const simd::vf d = simd::fmadd(simd::mul(v, t), dz, s);
+          simd::storeu(dx + i, k, simd::fmadd(simd::loadu(k, dy + i), d, simd::loadu(k, dx + i)));
         }
 #endif
         (void)i, (void)k;

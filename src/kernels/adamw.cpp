@@ -78,28 +78,26 @@ void adamw_step(const AdamWSegment<T>* segs, int nsegs, const AdamWHyper& h) {
     const T* __restrict g = sg.g;
     T* __restrict m = sg.m;
     T* __restrict v = sg.v;
-#if defined(SEEKFORGE_AVX512)
+#if defined(SEEKFORGE_SIMD)
     if constexpr (std::is_same_v<T, float>) {
       // Intrinsics, not a simd loop: GCC will not vectorise std::sqrt while it may set errno.
       // Same operation order as the scalar loop below (PyTorch's): no contraction except the
       // fma that PyTorch's add_(alpha) kernel itself uses.
-      const __m512 vdecay = _mm512_set1_ps(decay), vstep = _mm512_set1_ps(step_neg);
-      const __m512 vbc2s = _mm512_set1_ps(bc2s), veps = _mm512_set1_ps(eps);
-      const __m512 vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2);
-      const __m512 vomb1 = _mm512_set1_ps(omb1), vomb2 = _mm512_set1_ps(omb2);
+      const simd::vf vdecay = simd::set1(decay), vstep = simd::set1(step_neg);
+      const simd::vf vbc2s = simd::set1(bc2s), veps = simd::set1(eps);
+      const simd::vf vb1 = simd::set1(b1), vb2 = simd::set1(b2);
+      const simd::vf vomb1 = simd::set1(omb1), vomb2 = simd::set1(omb2);
       for (int64_t i = b; i < e; i += 16) {
-        const __mmask16 k = i + 16 <= e ? static_cast<__mmask16>(0xFFFF) : tail_mask(e - i);
-        const __m512 gi = _mm512_maskz_loadu_ps(k, g + i);
-        const __m512 pi = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, p + i), vdecay);
-        const __m512 mi =
-            _mm512_fmadd_ps(gi, vomb1, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, m + i), vb1));
-        const __m512 vi = _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, v + i), vb2),
-                                        _mm512_mul_ps(_mm512_mul_ps(vomb2, gi), gi));
-        const __m512 denom = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vi), vbc2s), veps);
-        _mm512_mask_storeu_ps(p + i, k,
-                              _mm512_add_ps(pi, _mm512_div_ps(_mm512_mul_ps(vstep, mi), denom)));
-        _mm512_mask_storeu_ps(m + i, k, mi);
-        _mm512_mask_storeu_ps(v + i, k, vi);
+        const simd::mask k = i + 16 <= e ? simd::kAll : simd::tail_mask(e - i);
+        const simd::vf gi = simd::loadu(k, g + i);
+        const simd::vf pi = simd::mul(simd::loadu(k, p + i), vdecay);
+        const simd::vf mi = simd::fmadd(gi, vomb1, simd::mul(simd::loadu(k, m + i), vb1));
+        const simd::vf vi =
+            simd::add(simd::mul(simd::loadu(k, v + i), vb2), simd::mul(simd::mul(vomb2, gi), gi));
+        const simd::vf denom = simd::add(simd::div(simd::sqrt(vi), vbc2s), veps);
+        simd::storeu(p + i, k, simd::add(pi, simd::div(simd::mul(vstep, mi), denom)));
+        simd::storeu(m + i, k, mi);
+        simd::storeu(v + i, k, vi);
       }
       return;
     }

@@ -12,8 +12,6 @@
 // 8e-8 over [-87, 88]). Double runs the same tiling on plain loops.
 #include "kernels/attention.h"
 
-#include "kernels/vec_math.h"
-
 #include <omp.h>
 
 #include <algorithm>
@@ -22,9 +20,7 @@
 #include <limits>
 #include <vector>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
+#include "kernels/vec_math.h"
 
 namespace seekforge::kernels {
 namespace {
@@ -53,55 +49,57 @@ void gemm(T* C, int64_t ldc, const T* A, int64_t a_rs, int64_t a_cs, const T* Bm
   }
 }
 
-#if defined(__AVX512F__)
+#if defined(SEEKFORGE_SIMD)
 
 // One register block: MR rows of C by NV vectors of 16 columns; the last vector is masked by
 // `tail` so any N works.
 template <int MR, int NV>
 inline void gemm_block_f32(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_cs,
-                           const float* Bm, int64_t ldb, int64_t K, __mmask16 tail,
+                           const float* Bm, int64_t ldb, int64_t K, simd::mask tail,
                            bool zero_init) {
-  __m512 acc[MR][NV];
+  simd::vf acc[MR][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      const __mmask16 mk = v == NV - 1 ? tail : __mmask16(0xFFFF);
-      acc[r][v] = zero_init ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk, C + r * ldc + 16 * v);
+      const simd::mask mk = v == NV - 1 ? tail : simd::kAll;
+      acc[r][v] = zero_init ? simd::zero() : simd::loadu(mk, C + r * ldc + 16 * v);
     }
   }
   for (int64_t t = 0; t < K; ++t) {
-    __m512 bv[NV];
+    simd::vf bv[NV];
     const float* b = Bm + t * ldb;
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      const __mmask16 mk = v == NV - 1 ? tail : __mmask16(0xFFFF);
-      bv[v] = _mm512_maskz_loadu_ps(mk, b + 16 * v);
+      const simd::mask mk = v == NV - 1 ? tail : simd::kAll;
+      bv[v] = simd::loadu(mk, b + 16 * v);
     }
     const float* at = A + t * a_cs;
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      const __m512 a = _mm512_set1_ps(at[r * a_rs]);
+      const simd::vf a = simd::set1(at[r * a_rs]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(a, bv[v], acc[r][v]);
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      const __mmask16 mk = v == NV - 1 ? tail : __mmask16(0xFFFF);
-      _mm512_mask_storeu_ps(C + r * ldc + 16 * v, mk, acc[r][v]);
+      const simd::mask mk = v == NV - 1 ? tail : simd::kAll;
+      simd::storeu(C + r * ldc + 16 * v, mk, acc[r][v]);
     }
   }
 }
 
 template <int NV>
 inline void gemm_panel_f32(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_cs,
-                           const float* Bm, int64_t ldb, int64_t M, int64_t K, __mmask16 tail,
+                           const float* Bm, int64_t ldb, int64_t M, int64_t K, simd::mask tail,
                            bool zero_init) {
-  // 8 rows x 2 vectors or 4 rows x 4 vectors: 16 accumulators, leaving registers for B and A.
-  constexpr int MR = NV <= 2 ? 8 : 4;
+  // AVX-512 (32 registers): 8 rows x 2 vectors or 4 rows x 4 vectors, 16 accumulators, leaving
+  // registers for B and A. AVX2 (16 registers, a vector is two): 12 of them for accumulators,
+  // 6 rows x 1 vector or 3 rows x 2.
+  constexpr int MR = simd::kAvx512 ? (NV <= 2 ? 8 : 4) : (NV <= 1 ? 6 : 3);
   int64_t i = 0;
   for (; i + MR <= M; i += MR) {
     gemm_block_f32<MR, NV>(C + i * ldc, ldc, A + i * a_rs, a_rs, a_cs, Bm, ldb, K, tail, zero_init);
@@ -126,11 +124,13 @@ inline void gemm_panel_f32(float* C, int64_t ldc, const float* A, int64_t a_rs, 
 template <>
 void gemm<float>(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_cs, const float* Bm,
                  int64_t ldb, int64_t M, int64_t K, int64_t N, bool zero_init) {
-  for (int64_t n0 = 0; n0 < N; n0 += 64) {
-    const int64_t nn = std::min<int64_t>(64, N - n0);
+  // Panels of up to 4 vectors (AVX-512) or 2 (AVX2), the widest the register budget allows.
+  constexpr int64_t kPanel = simd::kAvx512 ? 64 : 32;
+  for (int64_t n0 = 0; n0 < N; n0 += kPanel) {
+    const int64_t nn = std::min<int64_t>(kPanel, N - n0);
     const int nv = static_cast<int>((nn + 15) / 16);
     const int last = static_cast<int>(nn - 16 * (nv - 1));
-    const __mmask16 tail = static_cast<__mmask16>((1u << last) - 1u);
+    const simd::mask tail = static_cast<simd::mask>((1u << last) - 1u);
     float* c = C + n0;
     const float* b = Bm + n0;
     switch (nv) {
@@ -150,8 +150,7 @@ void gemm<float>(float* C, int64_t ldc, const float* A, int64_t a_rs, int64_t a_
   }
 }
 
-
-#endif  // __AVX512F__
+#endif  // SEEKFORGE_SIMD
 
 // x[j] = exp(x[j]) for j < n; exp(-inf) = 0.
 template <typename T>
@@ -241,33 +240,16 @@ void grad_row(T* prow, T* dsrow, uint32_t bits, T scale, T lse, T D) {
   for (int64_t j = 0; j < kBk; ++j) dsrow[j] = prow[j] * (dsrow[j] - D) * scale;
 }
 
-#if defined(__AVX512F__)
+#if defined(SEEKFORGE_SIMD)
 static_assert(kBk == 32, "the float row kernels hold a tile row in two vectors");
 
-inline float hmax_f32(__m512 x) {
-  // Max over the lanes by folding halves.
-  __m256 h = _mm256_max_ps(_mm512_maskz_extractf32x8_ps(0xFF, x, 0),
-                           _mm512_maskz_extractf32x8_ps(0xFF, x, 1));
-  __m128 f = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  f = _mm_max_ps(f, _mm_movehl_ps(f, f));
-  f = _mm_max_ss(f, _mm_movehdup_ps(f));
-  return _mm_cvtss_f32(f);
-}
-
-inline float hsum_f32(__m512 x) {
-  __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, x, 0),
-                           _mm512_maskz_extractf32x8_ps(0xFF, x, 1));
-  __m128 f = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  f = _mm_add_ps(f, _mm_movehl_ps(f, f));
-  f = _mm_add_ss(f, _mm_movehdup_ps(f));
-  return _mm_cvtss_f32(f);
-}
+#if defined(__AVX512F__)
 
 // In-register transpose of a 16x16 float block: r[i] holds row i on entry, column i on exit.
-inline void transpose16_f32(__m512 r[16]) {
-  // Full-mask maskz forms: see exp512 (kernels/vec_math.h) about GCC 12's unmasked ones.
-  const __mmask16 all = 0xFFFF;
-  __m512 t[16];
+inline void transpose16_f32(simd::vf r[16]) {
+  // Full-mask maskz forms: see kernels/simd.h about GCC 12's unmasked ones.
+  const simd::mask all = 0xFFFF;
+  simd::vf t[16];
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_maskz_unpacklo_ps(all, r[i], r[i + 1]);
     t[i + 1] = _mm512_maskz_unpackhi_ps(all, r[i], r[i + 1]);
@@ -295,49 +277,50 @@ void pack_transposed<float>(float* Dt, const float* rows, int64_t ld, int64_t nk
   for (int64_t jb = 0; jb < kBk; jb += 16) {
     for (int64_t d0 = 0; d0 < D; d0 += 16) {
       const int64_t nd = std::min<int64_t>(16, D - d0);
-      const __mmask16 md = nd == 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << nd) - 1u);
-      __m512 r[16];
+      const simd::mask md = nd == 16 ? simd::kAll : static_cast<simd::mask>((1u << nd) - 1u);
+      simd::vf r[16];
       for (int i = 0; i < 16; ++i) {
-        r[i] = jb + i < nk ? _mm512_maskz_loadu_ps(md, rows + (jb + i) * ld + d0)
-                           : _mm512_setzero_ps();
+        r[i] = jb + i < nk ? simd::loadu(md, rows + (jb + i) * ld + d0) : simd::zero();
       }
       transpose16_f32(r);
-      for (int64_t i = 0; i < nd; ++i) _mm512_storeu_ps(Dt + (d0 + i) * kBk + jb, r[i]);
+      for (int64_t i = 0; i < nd; ++i) simd::storeu(Dt + (d0 + i) * kBk + jb, r[i]);
     }
   }
 }
 
+#endif  // __AVX512F__ (AVX2 packs with the plain loop: 1/kBq of the tile's work)
+
 template <>
 float dot<float>(const float* a, const float* b, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
+  simd::vf acc = simd::zero();
   for (int64_t i = 0; i < n; i += 16) {
     const int64_t left = n - i;
-    const __mmask16 mk = left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
-    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + i), _mm512_maskz_loadu_ps(mk, b + i), acc);
+    const simd::mask mk = left >= 16 ? simd::kAll : static_cast<simd::mask>((1u << left) - 1u);
+    acc = simd::fmadd(simd::loadu(mk, a + i), simd::loadu(mk, b + i), acc);
   }
-  return hsum_f32(acc);
+  return simd::reduce_add(acc);
 }
 
 template <>
 float softmax_row<float>(float* srow, uint32_t bits, float scale, float& m, float& l) {
-  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  const __m512 sc = _mm512_set1_ps(scale);
-  const __mmask16 b0 = static_cast<__mmask16>(bits), b1 = static_cast<__mmask16>(bits >> 16);
-  const __m512 s0 = _mm512_mask_mul_ps(ninf, b0, _mm512_loadu_ps(srow), sc);
-  const __m512 s1 = _mm512_mask_mul_ps(ninf, b1, _mm512_loadu_ps(srow + 16), sc);
-  const float mx = hmax_f32(_mm512_maskz_max_ps(0xFFFF, s0, s1));
+  const simd::vf ninf = simd::set1(-std::numeric_limits<float>::infinity());
+  const simd::vf sc = simd::set1(scale);
+  const simd::mask b0 = static_cast<simd::mask>(bits), b1 = static_cast<simd::mask>(bits >> 16);
+  const simd::vf s0 = simd::select(b0, simd::mul(simd::loadu(srow), sc), ninf);
+  const simd::vf s1 = simd::select(b1, simd::mul(simd::loadu(srow + 16), sc), ninf);
+  const float mx = simd::reduce_max(simd::max(s0, s1));
   const float m_new = std::max(m, mx);
   if (m_new == -std::numeric_limits<float>::infinity()) {
-    _mm512_storeu_ps(srow, _mm512_setzero_ps());
-    _mm512_storeu_ps(srow + 16, _mm512_setzero_ps());
+    simd::storeu(srow, simd::zero());
+    simd::storeu(srow + 16, simd::zero());
     return 1.0f;
   }
-  const __m512 mn = _mm512_set1_ps(m_new);
-  const __m512 e0 = exp512(_mm512_sub_ps(s0, mn));
-  const __m512 e1 = exp512(_mm512_sub_ps(s1, mn));
-  _mm512_storeu_ps(srow, e0);
-  _mm512_storeu_ps(srow + 16, e1);
-  const float sum = hsum_f32(_mm512_add_ps(e0, e1));
+  const simd::vf mn = simd::set1(m_new);
+  const simd::vf e0 = simd::exp(simd::sub(s0, mn));
+  const simd::vf e1 = simd::exp(simd::sub(s1, mn));
+  simd::storeu(srow, e0);
+  simd::storeu(srow + 16, e1);
+  const float sum = simd::reduce_add(simd::add(e0, e1));
   const float corr = std::exp(m - m_new);
   l = l * corr + sum;
   m = m_new;
@@ -346,21 +329,21 @@ float softmax_row<float>(float* srow, uint32_t bits, float scale, float& m, floa
 
 template <>
 void grad_row<float>(float* prow, float* dsrow, uint32_t bits, float scale, float lse, float D) {
-  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  const __m512 sc = _mm512_set1_ps(scale);
-  const __m512 lv = _mm512_set1_ps(lse);
-  const __m512 dv = _mm512_set1_ps(D);
+  const simd::vf ninf = simd::set1(-std::numeric_limits<float>::infinity());
+  const simd::vf sc = simd::set1(scale);
+  const simd::vf lv = simd::set1(lse);
+  const simd::vf dv = simd::set1(D);
   for (int h = 0; h < 2; ++h) {
-    const __mmask16 bh = static_cast<__mmask16>(bits >> (16 * h));
-    const __m512 s = _mm512_loadu_ps(prow + 16 * h);
-    const __m512 t = _mm512_mask_mov_ps(ninf, bh, _mm512_fmsub_ps(s, sc, lv));
-    const __m512 p = exp512(t);
-    _mm512_storeu_ps(prow + 16 * h, p);
-    const __m512 dp = _mm512_loadu_ps(dsrow + 16 * h);
-    _mm512_storeu_ps(dsrow + 16 * h, _mm512_mul_ps(_mm512_mul_ps(p, _mm512_sub_ps(dp, dv)), sc));
+    const simd::mask bh = static_cast<simd::mask>(bits >> (16 * h));
+    const simd::vf s = simd::loadu(prow + 16 * h);
+    const simd::vf t = simd::select(bh, simd::fmsub(s, sc, lv), ninf);
+    const simd::vf p = simd::exp(t);
+    simd::storeu(prow + 16 * h, p);
+    const simd::vf dp = simd::loadu(dsrow + 16 * h);
+    simd::storeu(dsrow + 16 * h, simd::mul(simd::mul(p, simd::sub(dp, dv)), sc));
   }
 }
-#endif  // __AVX512F__
+#endif  // SEEKFORGE_SIMD
 
 // ---------------------------------------------------------------------------------------------
 // Tiled forward.

@@ -36,47 +36,46 @@ RowStats row_stats(const T* x, int64_t V) {
   return {double(m), double(s), double(sx)};
 }
 
-#if defined(SEEKFORGE_AVX512)
+#if defined(SEEKFORGE_SIMD)
 RowStats row_stats(const float* x, int64_t V) {
   constexpr int64_t kBlock = 256;
   const float ninf = -std::numeric_limits<float>::infinity();
-  __m512 m = _mm512_set1_ps(ninf), s = _mm512_setzero_ps(), sx = _mm512_setzero_ps();
+  simd::vf m = simd::set1(ninf), s = simd::zero(), sx = simd::zero();
   int64_t v0 = 0;
   for (; v0 + kBlock <= V; v0 += kBlock) {
     const float* b = x + v0;
-    __m512 bm0 = _mm512_loadu_ps(b), bm1 = _mm512_loadu_ps(b + 16);
+    simd::vf bm0 = simd::loadu(b), bm1 = simd::loadu(b + 16);
     for (int64_t i = 32; i < kBlock; i += 32) {
-      bm0 = _mm512_max_ps(bm0, _mm512_loadu_ps(b + i));
-      bm1 = _mm512_max_ps(bm1, _mm512_loadu_ps(b + i + 16));
+      bm0 = simd::max(bm0, simd::loadu(b + i));
+      bm1 = simd::max(bm1, simd::loadu(b + i + 16));
     }
-    const __m512 mnew = _mm512_max_ps(m, _mm512_max_ps(bm0, bm1));
-    __m512 s0 = _mm512_mul_ps(s, exp512(_mm512_sub_ps(m, mnew))), s1 = _mm512_setzero_ps();
-    __m512 x0 = _mm512_setzero_ps(), x1 = _mm512_setzero_ps();
+    const simd::vf mnew = simd::max(m, simd::max(bm0, bm1));
+    simd::vf s0 = simd::mul(s, simd::exp(simd::sub(m, mnew))), s1 = simd::zero();
+    simd::vf x0 = simd::zero(), x1 = simd::zero();
     for (int64_t i = 0; i < kBlock; i += 32) {
-      const __m512 a = _mm512_loadu_ps(b + i), c = _mm512_loadu_ps(b + i + 16);
-      s0 = _mm512_add_ps(s0, exp512(_mm512_sub_ps(a, mnew)));
-      s1 = _mm512_add_ps(s1, exp512(_mm512_sub_ps(c, mnew)));
-      x0 = _mm512_add_ps(x0, a);
-      x1 = _mm512_add_ps(x1, c);
+      const simd::vf a = simd::loadu(b + i), c = simd::loadu(b + i + 16);
+      s0 = simd::add(s0, simd::exp(simd::sub(a, mnew)));
+      s1 = simd::add(s1, simd::exp(simd::sub(c, mnew)));
+      x0 = simd::add(x0, a);
+      x1 = simd::add(x1, c);
     }
-    s = _mm512_add_ps(s0, s1);
-    sx = _mm512_add_ps(sx, _mm512_add_ps(x0, x1));
+    s = simd::add(s0, s1);
+    sx = simd::add(sx, simd::add(x0, x1));
     m = mnew;
   }
   // Tail (< 256 logits): one vector at a time, masked lanes read as -inf (exp gives 0) for the
   // max/sum and as 0 for the plain sum.
   for (; v0 < V; v0 += 16) {
-    const __mmask16 k = v0 + 16 <= V ? static_cast<__mmask16>(0xFFFF) : tail_mask(V - v0);
-    const __m512 a = _mm512_mask_loadu_ps(_mm512_set1_ps(ninf), k, x + v0);
-    const __m512 mnew = _mm512_max_ps(m, a);
-    s = _mm512_add_ps(_mm512_mul_ps(s, exp512(_mm512_sub_ps(m, mnew))),
-                      exp512(_mm512_sub_ps(a, mnew)));
-    sx = _mm512_add_ps(sx, _mm512_maskz_loadu_ps(k, x + v0));
+    const simd::mask k = v0 + 16 <= V ? simd::kAll : simd::tail_mask(V - v0);
+    const simd::vf a = simd::loadu(simd::set1(ninf), k, x + v0);
+    const simd::vf mnew = simd::max(m, a);
+    s = simd::add(simd::mul(s, simd::exp(simd::sub(m, mnew))), simd::exp(simd::sub(a, mnew)));
+    sx = simd::add(sx, simd::loadu(k, x + v0));
     m = mnew;
   }
-  const float gm = _mm512_reduce_max_ps(m);
-  const __m512 scaled = _mm512_mul_ps(s, exp512(_mm512_sub_ps(m, _mm512_set1_ps(gm))));
-  return {double(gm), double(_mm512_reduce_add_ps(scaled)), double(_mm512_reduce_add_ps(sx))};
+  const float gm = simd::reduce_max(m);
+  const simd::vf scaled = simd::mul(s, simd::exp(simd::sub(m, simd::set1(gm))));
+  return {double(gm), double(simd::reduce_add(scaled)), double(simd::reduce_add(sx))};
 }
 #endif
 
@@ -106,25 +105,25 @@ inline void backward_row(T* d, const T* x, T g, T l, int64_t t, int64_t V, T lab
   }
   const T off = g * label_smoothing / T(V);  // g * eps / V, subtracted everywhere
   if constexpr (std::is_same_v<T, float>) {
-#if defined(SEEKFORGE_AVX512)
-    const __m512 gv = _mm512_set1_ps(g), lv = _mm512_set1_ps(l), ov = _mm512_set1_ps(off);
+#if defined(SEEKFORGE_SIMD)
+    const simd::vf gv = simd::set1(g), lv = simd::set1(l), ov = simd::set1(off);
     if (stream && reinterpret_cast<uintptr_t>(d) % 64 == 0 && V % 16 == 0) {
       // Overwrite of a buffer far bigger than cache: non-temporal stores skip the read for
       // ownership, so memory sees one read of the logits and one write of dlogits.
       for (int64_t v = 0; v < V; v += 16) {
-        const __m512 p = exp512(_mm512_sub_ps(_mm512_loadu_ps(x + v), lv));
-        _mm512_stream_ps(d + v, _mm512_fmsub_ps(gv, p, ov));
+        const simd::vf p = simd::exp(simd::sub(simd::loadu(x + v), lv));
+        simd::stream(d + v, simd::fmsub(gv, p, ov));
       }
-      _mm_sfence();  // order the streamed row before the scalar fix-up below
+      simd::fence();  // order the streamed row before the scalar fix-up below
       d[t] -= g * (T(1) - label_smoothing);
       return;
     }
     for (int64_t v = 0; v < V; v += 16) {
-      const __mmask16 k = v + 16 <= V ? static_cast<__mmask16>(0xFFFF) : tail_mask(V - v);
-      const __m512 p = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + v), lv));
-      __m512 r = _mm512_fmsub_ps(gv, p, ov);
-      if (accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(k, d + v));
-      _mm512_mask_storeu_ps(d + v, k, r);
+      const simd::mask k = v + 16 <= V ? simd::kAll : simd::tail_mask(V - v);
+      const simd::vf p = simd::exp(simd::sub(simd::loadu(k, x + v), lv));
+      simd::vf r = simd::fmsub(gv, p, ov);
+      if (accumulate) r = simd::add(r, simd::loadu(k, d + v));
+      simd::storeu(d + v, k, r);
     }
     d[t] -= g * (T(1) - label_smoothing);
     return;

@@ -39,9 +39,9 @@ void cross_entropy_backward(T* dlogits, const T* dloss, const T* logits, const T
 // accumulate = false. Memory sees one read of the logits and one write of dlogits instead of
 // the two reads the separate kernels need.
 template <typename T>
-void cross_entropy_forward_backward(T* losses, T* lse, T* dlogits, const T* dloss,
-                                    const T* logits, const int64_t* targets, int64_t N, int64_t V,
-                                    T label_smoothing, int64_t ignore_index = kIgnoreIndex);
+void cross_entropy_forward_backward(T* losses, T* lse, T* dlogits, const T* dloss, const T* logits,
+                                    const int64_t* targets, int64_t N, int64_t V, T label_smoothing,
+                                    int64_t ignore_index = kIgnoreIndex);
 
 // Naive twins: two-pass scalar loops with std::exp / std::log.
 template <typename T>

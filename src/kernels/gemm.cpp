@@ -16,8 +16,7 @@
 
 namespace seekforge::kernels {
 
-GemmShape gemm_shape(int64_t batch, int64_t m, int64_t n, int64_t k, bool trans_a,
-                     bool trans_b) {
+GemmShape gemm_shape(int64_t batch, int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b) {
   GemmShape s;
   s.batch = batch;
   s.m = m;
@@ -70,8 +69,16 @@ struct KeyHash {
   size_t operator()(const Key& key) const {
     const int64_t words[] = {static_cast<int64_t>(key.ab) | (static_cast<int64_t>(key.c) << 8) |
                                  (int64_t{key.ta} << 16) | (int64_t{key.tb} << 17),
-                             key.batch, key.m, key.n, key.k, key.lda, key.ldb, key.ldc, key.sa,
-                             key.sb, key.sc,
+                             key.batch,
+                             key.m,
+                             key.n,
+                             key.k,
+                             key.lda,
+                             key.ldb,
+                             key.ldc,
+                             key.sa,
+                             key.sb,
+                             key.sc,
                              static_cast<int64_t>(key.alpha_bits) << 32 | key.beta_bits};
     uint64_t h = 0xcbf29ce484222325ull;
     for (int64_t w : words) {
@@ -157,10 +164,14 @@ PrimitiveCache& cache() {
 
 dnnl::memory::data_type to_dnnl(DType t) {
   switch (t) {
-    case DType::f32: return dnnl::memory::data_type::f32;
-    case DType::bf16: return dnnl::memory::data_type::bf16;
-    case DType::f16: return dnnl::memory::data_type::f16;
-    default: break;
+    case DType::f32:
+      return dnnl::memory::data_type::f32;
+    case DType::bf16:
+      return dnnl::memory::data_type::bf16;
+    case DType::f16:
+      return dnnl::memory::data_type::f16;
+    default:
+      break;
   }
   SF_FAIL() << "gemm: unsupported dtype " << dtype_name(t);
 }
@@ -208,12 +219,11 @@ std::shared_ptr<const Entry> build(const Key& key) {
       make(1);
       entry->per_batch = true;
     } catch (const dnnl::error& e) {
-      SF_FAIL() << "gemm: oneDNN cannot run " << dtype_name(key.ab) << " x "
-                << dtype_name(key.ab) << " -> " << dtype_name(key.c) << " batch " << key.batch
-                << " m " << key.m << " n " << key.n << " k " << key.k << " trans " << key.ta
-                << key.tb << " ld " << key.lda << "," << key.ldb << "," << key.ldc
-                << " batch strides " << key.sa << "," << key.sb << "," << key.sc << ": "
-                << e.what();
+      SF_FAIL() << "gemm: oneDNN cannot run " << dtype_name(key.ab) << " x " << dtype_name(key.ab)
+                << " -> " << dtype_name(key.c) << " batch " << key.batch << " m " << key.m << " n "
+                << key.n << " k " << key.k << " trans " << key.ta << key.tb << " ld " << key.lda
+                << "," << key.ldb << "," << key.ldc << " batch strides " << key.sa << "," << key.sb
+                << "," << key.sc << ": " << e.what();
     }
   }
   return entry;
@@ -266,9 +276,8 @@ bool bf16_native() {
     try {
       using dims = dnnl::memory::dims;
       const auto bf16 = dnnl::memory::data_type::bf16;
-      dnnl::memory::desc a(dims{16, 16}, bf16, dims{16, 1}), c(dims{16, 16},
-                                                              dnnl::memory::data_type::f32,
-                                                              dims{16, 1});
+      dnnl::memory::desc a(dims{16, 16}, bf16, dims{16, 1}),
+          c(dims{16, 16}, dnnl::memory::data_type::f32, dims{16, 1});
       dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, a, c), cpu_engine());
       return true;
     } catch (const dnnl::error&) {
@@ -295,9 +304,8 @@ void gemm_widened(DType ab_dtype, DType c_dtype, const GemmShape& s, const void*
     gemm(DType::f32, DType::f32, w, wa.data(), wb.data(), c, alpha, beta);
     return;
   }
-  SF_CHECK(c_dtype == ab_dtype) << "gemm: " << dtype_name(ab_dtype)
-                                << " inputs need an f32 or " << dtype_name(ab_dtype)
-                                << " output, got " << dtype_name(c_dtype);
+  SF_CHECK(c_dtype == ab_dtype) << "gemm: " << dtype_name(ab_dtype) << " inputs need an f32 or "
+                                << dtype_name(ab_dtype) << " output, got " << dtype_name(c_dtype);
   uint16_t* ch = static_cast<uint16_t*>(c);
   if (beta != 0.0f) {
     w.stride_c = widen_16(wc, c_dtype, ch, s.batch, s.stride_c, s.m, s.n, s.ldc);
@@ -331,7 +339,8 @@ void gemm(DType ab_dtype, DType c_dtype, const GemmShape& s, const void* a, cons
   if (s.k <= 0) {
     if (c_dtype == DType::f32) {
       float* cf = static_cast<float*>(c);
-      scale_c(s, beta, [cf](int64_t i) { return cf[i]; }, [cf](int64_t i, float v) { cf[i] = v; });
+      scale_c(
+          s, beta, [cf](int64_t i) { return cf[i]; }, [cf](int64_t i, float v) { cf[i] = v; });
     } else {
       uint16_t* ch = static_cast<uint16_t*>(c);
       const bool bf = c_dtype == DType::bf16;
@@ -482,8 +491,7 @@ void gemm_naive(const GemmShape& s, const T* a, const T* b, T* c, T alpha, T bet
   }
 }
 
-template void gemm_naive<float>(const GemmShape&, const float*, const float*, float*, float,
-                                float);
+template void gemm_naive<float>(const GemmShape&, const float*, const float*, float*, float, float);
 template void gemm_naive<double>(const GemmShape&, const double*, const double*, double*, double,
                                  double);
 

@@ -31,7 +31,7 @@ struct GemmShape {
   int64_t batch = 1;
   int64_t m = 0, n = 0, k = 0;
   bool trans_a = false, trans_b = false;
-  int64_t lda = 0, ldb = 0, ldc = 0;               // row strides in elements
+  int64_t lda = 0, ldb = 0, ldc = 0;                 // row strides in elements
   int64_t stride_a = 0, stride_b = 0, stride_c = 0;  // batch strides in elements (0 = broadcast)
 };
 

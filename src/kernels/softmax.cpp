@@ -68,14 +68,14 @@ void log_softmax_backward(T* dx, const T* y, const T* dy, int64_t N, int64_t C) 
     for (int64_t c = 0; c < C; ++c) acc += double(dyr[c]);
     const T s = T(acc);
     if constexpr (std::is_same_v<T, float>) {
-#if defined(SEEKFORGE_AVX512)
-      const __m512 sv = _mm512_set1_ps(s);
+#if defined(SEEKFORGE_SIMD)
+      const simd::vf sv = simd::set1(s);
       for (int64_t c = 0; c < C; c += 16) {
-        const __mmask16 k = c + 16 <= C ? static_cast<__mmask16>(0xFFFF) : tail_mask(C - c);
-        const __m512 e = exp512(_mm512_maskz_loadu_ps(k, yr + c));
-        const __m512 d = _mm512_maskz_loadu_ps(k, dyr + c);
-        const __m512 o = _mm512_maskz_loadu_ps(k, dxr + c);
-        _mm512_mask_storeu_ps(dxr + c, k, _mm512_add_ps(o, _mm512_fnmadd_ps(e, sv, d)));
+        const simd::mask k = c + 16 <= C ? simd::kAll : simd::tail_mask(C - c);
+        const simd::vf e = simd::exp(simd::loadu(k, yr + c));
+        const simd::vf d = simd::loadu(k, dyr + c);
+        const simd::vf o = simd::loadu(k, dxr + c);
+        simd::storeu(dxr + c, k, simd::add(o, simd::fnmadd(e, sv, d)));
       }
       continue;
 #endif

@@ -13,11 +13,11 @@ void swiglu_forward(T* h, const T* g, const T* u, int64_t n) {
   elementwise<T>(
       n,
       [=](int64_t i, auto k) {
-#if defined(SEEKFORGE_AVX512)
+#if defined(SEEKFORGE_SIMD)
         if constexpr (std::is_same_v<T, float>) {
-          const __m512 gv = _mm512_maskz_loadu_ps(k, g + i);
-          const __m512 uv = _mm512_maskz_loadu_ps(k, u + i);
-          _mm512_mask_storeu_ps(h + i, k, _mm512_mul_ps(_mm512_mul_ps(gv, sigmoid512(gv)), uv));
+          const simd::vf gv = simd::loadu(k, g + i);
+          const simd::vf uv = simd::loadu(k, u + i);
+          simd::storeu(h + i, k, simd::mul(simd::mul(gv, simd::sigmoid(gv)), uv));
         }
 #endif
         (void)i, (void)k;
@@ -31,20 +31,18 @@ void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t 
   elementwise<T>(
       n,
       [=](int64_t i, auto k) {
-#if defined(SEEKFORGE_AVX512)
+#if defined(SEEKFORGE_SIMD)
         if constexpr (std::is_same_v<T, float>) {
-          const __m512 gv = _mm512_maskz_loadu_ps(k, g + i);
-          const __m512 uv = _mm512_maskz_loadu_ps(k, u + i);
-          const __m512 dv = _mm512_maskz_loadu_ps(k, dh + i);
-          const __m512 s = sigmoid512(gv);
-          const __m512 one = _mm512_set1_ps(1.0f);
-          const __m512 ds = _mm512_mul_ps(s, _mm512_fmadd_ps(gv, _mm512_sub_ps(one, s), one));
-          const __m512 dgv =
-              _mm512_fmadd_ps(_mm512_mul_ps(dv, uv), ds, _mm512_maskz_loadu_ps(k, dg + i));
-          const __m512 duv =
-              _mm512_fmadd_ps(_mm512_mul_ps(dv, gv), s, _mm512_maskz_loadu_ps(k, du + i));
-          _mm512_mask_storeu_ps(dg + i, k, dgv);
-          _mm512_mask_storeu_ps(du + i, k, duv);
+          const simd::vf gv = simd::loadu(k, g + i);
+          const simd::vf uv = simd::loadu(k, u + i);
+          const simd::vf dv = simd::loadu(k, dh + i);
+          const simd::vf s = simd::sigmoid(gv);
+          const simd::vf one = simd::set1(1.0f);
+          const simd::vf ds = simd::mul(s, simd::fmadd(gv, simd::sub(one, s), one));
+          const simd::vf dgv = simd::fmadd(simd::mul(dv, uv), ds, simd::loadu(k, dg + i));
+          const simd::vf duv = simd::fmadd(simd::mul(dv, gv), s, simd::loadu(k, du + i));
+          simd::storeu(dg + i, k, dgv);
+          simd::storeu(du + i, k, duv);
         }
 #endif
         (void)i, (void)k;

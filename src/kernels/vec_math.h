@@ -1,5 +1,5 @@
-// Vector math shared by the row kernels: a fast AVX-512 exp for 16 floats, horizontal
-// reductions, and the OpenMP partition and scheduling helpers shared by the kernels.
+// Vector math shared by the row kernels: row max and exp-sum on 16-float vectors (simd.h), and
+// the OpenMP partition and scheduling helpers shared by the kernels.
 //
 // Not a general math library: only what softmax, cross-entropy and the activations need, kept to
 // ~1e-7 relative error (a couple of float ulps) so the fast kernels stay within 1e-6 of their
@@ -12,16 +12,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#if defined(__AVX512F__)
-// GCC 12's intrinsic headers build "undefined" vectors from self-initialised locals, which
-// -Wmaybe-uninitialized flags once inlined (GCC bug 105593); the warning points into the header.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-#define SEEKFORGE_AVX512 1
-#endif
+#include "kernels/simd.h"
 
 namespace seekforge::kernels {
 
@@ -45,40 +36,6 @@ inline Range split_range(int64_t n, int parts, int i) {
 inline constexpr int64_t kChunkElems = 16384;
 inline int64_t row_chunk(int64_t C) { return C >= kChunkElems ? 1 : kChunkElems / (C > 0 ? C : 1); }
 
-#if defined(SEEKFORGE_AVX512)
-
-// exp on 16 floats: Cephes expf (range reduction by ln2 in two parts, degree-5 polynomial,
-// scalef for 2^n), ~1 ulp. Inputs below ln(FLT_MIN) return exactly 0 (no denormals, and -inf
-// from masked scores gives 0); inputs above ~88.7 give +inf.
-inline __m512 exp512(__m512 x) {
-  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_GE_OQ);
-  // The maskz forms with a full mask are the plain operations; GCC 12's unmasked forms trip
-  // -Wmaybe-uninitialized inside its own header.
-  const __mmask16 all = 0xFFFF;
-  x = _mm512_maskz_max_ps(all, x, _mm512_set1_ps(-87.33f));
-  x = _mm512_maskz_min_ps(all, x, _mm512_set1_ps(89.0f));  // exp(89) rounds to +inf, as it should
-  const __m512 n =
-      _mm512_maskz_roundscale_ps(all, _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  const __m512 z = _mm512_mul_ps(r, r);
-  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
-  y = _mm512_fmadd_ps(y, z, r);
-  y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
-  return _mm512_maskz_scalef_ps(keep, y, n);
-}
-
-// Loads/stores of the first `rem` (< 16) lanes, for row tails.
-inline __mmask16 tail_mask(int64_t rem) { return static_cast<__mmask16>((1u << rem) - 1u); }
-
-#endif  // SEEKFORGE_AVX512
-
 }  // namespace seekforge::kernels
 
 #include <cmath>
@@ -87,7 +44,7 @@ inline __mmask16 tail_mask(int64_t rem) { return static_cast<__mmask16>((1u << r
 namespace seekforge::kernels {
 
 // Row primitives used by softmax-like kernels. Generic versions for any T (double runs these);
-// float overloads below take the AVX-512 path. All are deterministic: fixed lane order.
+// float overloads below take the vector path. All are deterministic: fixed lane order.
 
 template <typename T>
 inline T row_max(const T* x, int64_t n) {
@@ -109,57 +66,57 @@ inline T exp_shift_sum(T* out, const T* x, T shift, int64_t n) {
   return s;
 }
 
-#if defined(SEEKFORGE_AVX512)
+#if defined(SEEKFORGE_SIMD)
 inline float row_max(const float* x, int64_t n) {
-  __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  simd::vf m = simd::set1(-std::numeric_limits<float>::infinity());
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+  for (; i + 16 <= n; i += 16) m = simd::max(m, simd::loadu(x + i));
   if (i < n) {
-    m = _mm512_max_ps(m, _mm512_mask_loadu_ps(m, tail_mask(n - i), x + i));
+    m = simd::max(m, simd::loadu(m, simd::tail_mask(n - i), x + i));
   }
-  return _mm512_reduce_max_ps(m);
+  return simd::reduce_max(m);
 }
 
 inline float exp_shift_sum(float* out, const float* x, float shift, int64_t n) {
-  const __m512 sh = _mm512_set1_ps(shift);
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  const simd::vf sh = simd::set1(shift);
+  simd::vf s0 = simd::zero(), s1 = simd::zero();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m512 e0 = exp512(_mm512_sub_ps(_mm512_loadu_ps(x + i), sh));
-    const __m512 e1 = exp512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), sh));
+    const simd::vf e0 = simd::exp(simd::sub(simd::loadu(x + i), sh));
+    const simd::vf e1 = simd::exp(simd::sub(simd::loadu(x + i + 16), sh));
     if (out != nullptr) {
-      _mm512_storeu_ps(out + i, e0);
-      _mm512_storeu_ps(out + i + 16, e1);
+      simd::storeu(out + i, e0);
+      simd::storeu(out + i + 16, e1);
     }
-    s0 = _mm512_add_ps(s0, e0);
-    s1 = _mm512_add_ps(s1, e1);
+    s0 = simd::add(s0, e0);
+    s1 = simd::add(s1, e1);
   }
   for (; i < n; i += 16) {
-    const __mmask16 k = i + 16 <= n ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
-    const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), sh));
-    if (out != nullptr) _mm512_mask_storeu_ps(out + i, k, e);
-    s0 = _mm512_mask_add_ps(s0, k, s0, e);
+    const simd::mask k = i + 16 <= n ? simd::kAll : simd::tail_mask(n - i);
+    const simd::vf e = simd::exp(simd::sub(simd::loadu(k, x + i), sh));
+    if (out != nullptr) simd::storeu(out + i, k, e);
+    s0 = simd::add(s0, simd::zero_off(k, e));
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+  return simd::reduce_add(simd::add(s0, s1));
 }
-#endif  // SEEKFORGE_AVX512
+#endif  // SEEKFORGE_SIMD
 
 }  // namespace seekforge::kernels
 
 namespace seekforge::kernels {
 
 // Elementwise driver: hands out blocks of kChunkElems dynamically over the OpenMP threads and
-// calls vec(i, mask) on 16-float pieces (float, AVX-512) or scalar(i) per element otherwise.
+// calls vec(i, mask) on 16-float pieces (float, simd.h) or scalar(i) per element otherwise.
 template <typename T, typename Vec, typename Scalar>
 inline void elementwise(int64_t n, Vec vec, Scalar scalar) {
   const int64_t blocks = (n + kChunkElems - 1) / kChunkElems;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const Range r = {blk * kChunkElems, std::min(n, (blk + 1) * kChunkElems)};
-#if defined(SEEKFORGE_AVX512)
+#if defined(SEEKFORGE_SIMD)
     if constexpr (std::is_same_v<T, float>) {
       for (int64_t i = r.begin; i < r.end; i += 16) {
-        vec(i, i + 16 <= r.end ? static_cast<__mmask16>(0xFFFF) : tail_mask(r.end - i));
+        vec(i, i + 16 <= r.end ? simd::kAll : simd::tail_mask(r.end - i));
       }
     } else {
       for (int64_t i = r.begin; i < r.end; ++i) scalar(i);
@@ -170,13 +127,5 @@ inline void elementwise(int64_t n, Vec vec, Scalar scalar) {
 #endif
   }
 }
-
-#if defined(SEEKFORGE_AVX512)
-// sigmoid(x) = 1 / (1 + exp(-x)); exp overflows to inf for x < -89, giving exactly 0.
-inline __m512 sigmoid512(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-}
-#endif
 
 }  // namespace seekforge::kernels

@@ -1,0 +1,239 @@
+// A 16-lane float vector for the hand-written kernels, on AVX-512 or on AVX2 + FMA.
+//
+// Why: the row kernels, the attention tiles and AdamW are written once against this small set
+// of operations. With AVX-512 each is the single intrinsic of the same name (the code the
+// kernels had when they called the intrinsics directly); with AVX2 a vector is two 8-lane
+// registers and a mask is still a 16-bit lane mask, expanded to lane masks where an
+// instruction needs one. CPUs with neither take the kernels' plain loops (SEEKFORGE_SIMD is
+// not defined); so does double everywhere.
+//
+// What this is not: a general SIMD library. It holds what the kernels use, nothing else.
+// Masked loads never touch memory of lanes that are off (both ISAs guarantee it), so row tails
+// read no byte past the row.
+#pragma once
+
+#include <cstdint>
+
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+// GCC 12's intrinsic headers build "undefined" vectors from self-initialised locals, which
+// -Wmaybe-uninitialized flags once inlined (GCC bug 105593); the warning points into the header.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#define SEEKFORGE_SIMD 1
+#endif
+
+#if defined(SEEKFORGE_SIMD)
+
+namespace seekforge::kernels::simd {
+
+inline constexpr int kLanes = 16;
+using mask = uint16_t;  // bit l: lane l is on
+inline constexpr mask kAll = 0xFFFF;
+
+// The first `rem` lanes (0 <= rem <= 16).
+inline mask tail_mask(int64_t rem) {
+  return rem >= 16 ? kAll : static_cast<mask>((1u << rem) - 1u);
+}
+
+#if defined(__AVX512F__)
+
+inline constexpr bool kAvx512 = true;
+using vf = __m512;
+
+inline vf zero() { return _mm512_setzero_ps(); }
+inline vf set1(float x) { return _mm512_set1_ps(x); }
+inline vf loadu(const float* p) { return _mm512_loadu_ps(p); }
+inline vf load(const float* p) { return _mm512_load_ps(p); }                     // 64-byte aligned
+inline vf loadu(mask k, const float* p) { return _mm512_maskz_loadu_ps(k, p); }  // off lanes 0
+inline vf loadu(vf src, mask k, const float* p) { return _mm512_mask_loadu_ps(src, k, p); }
+inline void storeu(float* p, vf v) { _mm512_storeu_ps(p, v); }
+inline void store(float* p, vf v) { _mm512_store_ps(p, v); }
+inline void storeu(float* p, mask k, vf v) { _mm512_mask_storeu_ps(p, k, v); }
+// Non-temporal store to a 64-byte aligned address; fence() before others may read it.
+inline void stream(float* p, vf v) { _mm512_stream_ps(p, v); }
+inline void fence() { _mm_sfence(); }
+
+inline vf add(vf a, vf b) { return _mm512_add_ps(a, b); }
+inline vf sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+inline vf mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+inline vf div(vf a, vf b) { return _mm512_div_ps(a, b); }
+inline vf sqrt(vf a) { return _mm512_sqrt_ps(a); }
+inline vf fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }    // a*b + c
+inline vf fmsub(vf a, vf b, vf c) { return _mm512_fmsub_ps(a, b, c); }    // a*b - c
+inline vf fnmadd(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a*b
+// Full-mask maskz forms: GCC 12's unmasked max/min/roundscale trip -Wmaybe-uninitialized.
+inline vf max(vf a, vf b) { return _mm512_maskz_max_ps(kAll, a, b); }
+inline vf min(vf a, vf b) { return _mm512_maskz_min_ps(kAll, a, b); }
+inline vf round_nearest(vf a) {
+  return _mm512_maskz_roundscale_ps(kAll, a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// Lanes where k is on take a, the others b.
+inline vf select(mask k, vf a, vf b) { return _mm512_mask_mov_ps(b, k, a); }
+inline vf zero_off(mask k, vf a) { return _mm512_maskz_mov_ps(k, a); }
+inline mask cmp_ge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+// a * 2^n for integral n (overflows to inf, underflows to 0) where k is on; 0 elsewhere.
+inline vf scale_pow2(mask k, vf a, vf n) { return _mm512_maskz_scalef_ps(k, a, n); }
+
+inline float reduce_add(vf a) {
+  __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, a, 0),
+                           _mm512_maskz_extractf32x8_ps(0xFF, a, 1));
+  __m128 f = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  f = _mm_add_ps(f, _mm_movehl_ps(f, f));
+  f = _mm_add_ss(f, _mm_movehdup_ps(f));
+  return _mm_cvtss_f32(f);
+}
+inline float reduce_max(vf a) {
+  __m256 h = _mm256_max_ps(_mm512_maskz_extractf32x8_ps(0xFF, a, 0),
+                           _mm512_maskz_extractf32x8_ps(0xFF, a, 1));
+  __m128 f = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  f = _mm_max_ps(f, _mm_movehl_ps(f, f));
+  f = _mm_max_ss(f, _mm_movehdup_ps(f));
+  return _mm_cvtss_f32(f);
+}
+
+#else  // AVX2 + FMA: two 8-lane halves
+
+inline constexpr bool kAvx512 = false;
+struct vf {
+  __m256 lo, hi;
+};
+
+namespace detail {
+// 8 lane masks (all ones where bit l of `bits` is set) for maskload/maskstore/blendv.
+inline __m256i lanes8(unsigned bits) {
+  const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(bits)), sel), sel);
+}
+inline __m256 lanes8_ps(unsigned bits) { return _mm256_castsi256_ps(lanes8(bits)); }
+inline float hadd8(__m256 h) {
+  __m128 f = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  f = _mm_add_ps(f, _mm_movehl_ps(f, f));
+  f = _mm_add_ss(f, _mm_movehdup_ps(f));
+  return _mm_cvtss_f32(f);
+}
+inline float hmax8(__m256 h) {
+  __m128 f = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  f = _mm_max_ps(f, _mm_movehl_ps(f, f));
+  f = _mm_max_ss(f, _mm_movehdup_ps(f));
+  return _mm_cvtss_f32(f);
+}
+// 2^n for integral n in [-126, 127], built in the exponent field.
+inline __m256 pow2i(__m256 n) {
+  const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+}
+}  // namespace detail
+
+inline vf zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+inline vf set1(float x) { return {_mm256_set1_ps(x), _mm256_set1_ps(x)}; }
+inline vf loadu(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+inline vf load(const float* p) { return {_mm256_load_ps(p), _mm256_load_ps(p + 8)}; }
+inline vf loadu(mask k, const float* p) {
+  if (k == kAll) return loadu(p);
+  return {_mm256_maskload_ps(p, detail::lanes8(k & 0xFFu)),
+          _mm256_maskload_ps(p + 8, detail::lanes8(k >> 8))};
+}
+inline vf select(mask k, vf a, vf b) {
+  return {_mm256_blendv_ps(b.lo, a.lo, detail::lanes8_ps(k & 0xFFu)),
+          _mm256_blendv_ps(b.hi, a.hi, detail::lanes8_ps(k >> 8))};
+}
+inline vf loadu(vf src, mask k, const float* p) { return select(k, loadu(k, p), src); }
+inline void storeu(float* p, vf v) {
+  _mm256_storeu_ps(p, v.lo);
+  _mm256_storeu_ps(p + 8, v.hi);
+}
+inline void store(float* p, vf v) {
+  _mm256_store_ps(p, v.lo);
+  _mm256_store_ps(p + 8, v.hi);
+}
+inline void storeu(float* p, mask k, vf v) {
+  if (k == kAll) return storeu(p, v);
+  _mm256_maskstore_ps(p, detail::lanes8(k & 0xFFu), v.lo);
+  _mm256_maskstore_ps(p + 8, detail::lanes8(k >> 8), v.hi);
+}
+inline void stream(float* p, vf v) {
+  _mm256_stream_ps(p, v.lo);
+  _mm256_stream_ps(p + 8, v.hi);
+}
+inline void fence() { _mm_sfence(); }
+
+inline vf add(vf a, vf b) { return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
+inline vf sub(vf a, vf b) { return {_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)}; }
+inline vf mul(vf a, vf b) { return {_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)}; }
+inline vf div(vf a, vf b) { return {_mm256_div_ps(a.lo, b.lo), _mm256_div_ps(a.hi, b.hi)}; }
+inline vf sqrt(vf a) { return {_mm256_sqrt_ps(a.lo), _mm256_sqrt_ps(a.hi)}; }
+inline vf fmadd(vf a, vf b, vf c) {
+  return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
+}
+inline vf fmsub(vf a, vf b, vf c) {
+  return {_mm256_fmsub_ps(a.lo, b.lo, c.lo), _mm256_fmsub_ps(a.hi, b.hi, c.hi)};
+}
+inline vf fnmadd(vf a, vf b, vf c) {
+  return {_mm256_fnmadd_ps(a.lo, b.lo, c.lo), _mm256_fnmadd_ps(a.hi, b.hi, c.hi)};
+}
+inline vf max(vf a, vf b) { return {_mm256_max_ps(a.lo, b.lo), _mm256_max_ps(a.hi, b.hi)}; }
+inline vf min(vf a, vf b) { return {_mm256_min_ps(a.lo, b.lo), _mm256_min_ps(a.hi, b.hi)}; }
+inline vf round_nearest(vf a) {
+  constexpr int kMode = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  return {_mm256_round_ps(a.lo, kMode), _mm256_round_ps(a.hi, kMode)};
+}
+inline vf zero_off(mask k, vf a) {
+  return {_mm256_and_ps(a.lo, detail::lanes8_ps(k & 0xFFu)),
+          _mm256_and_ps(a.hi, detail::lanes8_ps(k >> 8))};
+}
+inline mask cmp_ge(vf a, vf b) {
+  const int lo = _mm256_movemask_ps(_mm256_cmp_ps(a.lo, b.lo, _CMP_GE_OQ));
+  const int hi = _mm256_movemask_ps(_mm256_cmp_ps(a.hi, b.hi, _CMP_GE_OQ));
+  return static_cast<mask>(lo | (hi << 8));
+}
+// a * 2^n for integral n in [-252, 254] where k is on, 0 elsewhere: two factors, each a normal
+// power of two, so the product rounds like a single scaling (overflow to inf, gradual
+// underflow).
+inline vf scale_pow2(mask k, vf a, vf n) {
+  const __m256 half = _mm256_set1_ps(0.5f);
+  auto one = [&](__m256 x, __m256 e) {
+    const __m256 e1 = _mm256_floor_ps(_mm256_mul_ps(e, half));
+    return _mm256_mul_ps(_mm256_mul_ps(x, detail::pow2i(e1)), detail::pow2i(_mm256_sub_ps(e, e1)));
+  };
+  return zero_off(k, {one(a.lo, n.lo), one(a.hi, n.hi)});
+}
+
+inline float reduce_add(vf a) { return detail::hadd8(_mm256_add_ps(a.lo, a.hi)); }
+inline float reduce_max(vf a) { return detail::hmax8(_mm256_max_ps(a.lo, a.hi)); }
+
+#endif
+
+// exp on 16 floats: Cephes expf (range reduction by ln2 in two parts, degree-5 polynomial,
+// 2^n by exponent scaling), ~1 ulp. Inputs below ln(FLT_MIN) return exactly 0 (no denormals,
+// and -inf from masked scores gives 0); inputs above ~88.7 give +inf.
+inline vf exp(vf x) {
+  const mask keep = cmp_ge(x, set1(-87.33f));
+  x = max(x, set1(-87.33f));
+  x = min(x, set1(89.0f));  // exp(89) rounds to +inf, as it should
+  const vf n = round_nearest(mul(x, set1(1.44269504088896341f)));
+  vf r = fnmadd(n, set1(0.693359375f), x);
+  r = fnmadd(n, set1(-2.12194440e-4f), r);
+  const vf z = mul(r, r);
+  vf y = set1(1.9875691500e-4f);
+  y = fmadd(y, r, set1(1.3981999507e-3f));
+  y = fmadd(y, r, set1(8.3334519073e-3f));
+  y = fmadd(y, r, set1(4.1665795894e-2f));
+  y = fmadd(y, r, set1(1.6666665459e-1f));
+  y = fmadd(y, r, set1(5.0000001201e-1f));
+  y = fmadd(y, z, r);
+  y = add(y, set1(1.0f));
+  return scale_pow2(keep, y, n);
+}
+
+// sigmoid(x) = 1 / (1 + exp(-x)); exp overflows to inf for x < -89, giving exactly 0.
+inline vf sigmoid(vf x) {
+  const vf one = set1(1.0f);
+  return div(one, add(one, exp(sub(zero(), x))));
+}
+
+}  // namespace seekforge::kernels::simd
+
+#endif  // SEEKFORGE_SIMD
