@@ -94,6 +94,28 @@ inline float reduce_max(vf a) {
   return _mm_cvtss_f32(f);
 }
 
+// exp on 16 floats: Cephes expf (range reduction by ln2 in two parts, degree-5 polynomial,
+// 2^n by exponent scaling), ~1 ulp. Inputs below ln(FLT_MIN) return exactly 0 (no denormals,
+// and -inf from masked scores gives 0); inputs above ~88.7 give +inf.
+inline vf exp(vf x) {
+  const mask keep = cmp_ge(x, set1(-87.33f));
+  x = max(x, set1(-87.33f));
+  x = min(x, set1(89.0f));  // exp(89) rounds to +inf, as it should
+  const vf n = round_nearest(mul(x, set1(1.44269504088896341f)));
+  vf r = fnmadd(n, set1(0.693359375f), x);
+  r = fnmadd(n, set1(-2.12194440e-4f), r);
+  const vf z = mul(r, r);
+  vf y = set1(1.9875691500e-4f);
+  y = fmadd(y, r, set1(1.3981999507e-3f));
+  y = fmadd(y, r, set1(8.3334519073e-3f));
+  y = fmadd(y, r, set1(4.1665795894e-2f));
+  y = fmadd(y, r, set1(1.6666665459e-1f));
+  y = fmadd(y, r, set1(5.0000001201e-1f));
+  y = fmadd(y, z, r);
+  y = add(y, set1(1.0f));
+  return scale_pow2(keep, y, n);
+}
+
 #else  // AVX2 + FMA: two 8-lane halves
 
 inline constexpr bool kAvx512 = false;
@@ -189,44 +211,41 @@ inline mask cmp_ge(vf a, vf b) {
   const int hi = _mm256_movemask_ps(_mm256_cmp_ps(a.hi, b.hi, _CMP_GE_OQ));
   return static_cast<mask>(lo | (hi << 8));
 }
-// a * 2^n for integral n in [-252, 254] where k is on, 0 elsewhere: two factors, each a normal
-// power of two, so the product rounds like a single scaling (overflow to inf, gradual
-// underflow).
-inline vf scale_pow2(mask k, vf a, vf n) {
-  const __m256 half = _mm256_set1_ps(0.5f);
-  auto one = [&](__m256 x, __m256 e) {
-    const __m256 e1 = _mm256_floor_ps(_mm256_mul_ps(e, half));
-    return _mm256_mul_ps(_mm256_mul_ps(x, detail::pow2i(e1)), detail::pow2i(_mm256_sub_ps(e, e1)));
-  };
-  return zero_off(k, {one(a.lo, n.lo), one(a.hi, n.hi)});
-}
-
 inline float reduce_add(vf a) { return detail::hadd8(_mm256_add_ps(a.lo, a.hi)); }
 inline float reduce_max(vf a) { return detail::hmax8(_mm256_max_ps(a.lo, a.hi)); }
 
-#endif
-
-// exp on 16 floats: Cephes expf (range reduction by ln2 in two parts, degree-5 polynomial,
-// 2^n by exponent scaling), ~1 ulp. Inputs below ln(FLT_MIN) return exactly 0 (no denormals,
-// and -inf from masked scores gives 0); inputs above ~88.7 give +inf.
-inline vf exp(vf x) {
-  const mask keep = cmp_ge(x, set1(-87.33f));
-  x = max(x, set1(-87.33f));
-  x = min(x, set1(89.0f));  // exp(89) rounds to +inf, as it should
-  const vf n = round_nearest(mul(x, set1(1.44269504088896341f)));
-  vf r = fnmadd(n, set1(0.693359375f), x);
-  r = fnmadd(n, set1(-2.12194440e-4f), r);
-  const vf z = mul(r, r);
-  vf y = set1(1.9875691500e-4f);
-  y = fmadd(y, r, set1(1.3981999507e-3f));
-  y = fmadd(y, r, set1(8.3334519073e-3f));
-  y = fmadd(y, r, set1(4.1665795894e-2f));
-  y = fmadd(y, r, set1(1.6666665459e-1f));
-  y = fmadd(y, r, set1(5.0000001201e-1f));
-  y = fmadd(y, z, r);
-  y = add(y, set1(1.0f));
-  return scale_pow2(keep, y, n);
+namespace detail {
+// exp on 8 floats, the same Cephes scheme as the AVX-512 exp, written for AVX2: 2^n is built in
+// the exponent field (n + 127 << 23), which holds n up to 127; n = 128 (x in (88.38, 88.72])
+// takes one factor 2 into the polynomial's value instead, so the product still rounds to the
+// right finite value or to inf. Inputs below ln(FLT_MIN) return exactly 0.
+inline __m256 exp8(__m256 x) {
+  const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33f), _CMP_GE_OQ);
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.33f));
+  x = _mm256_min_ps(x, _mm256_set1_ps(89.0f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  const __m256 z = _mm256_mul_ps(r, r);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, z, r);
+  y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+  const __m256 big = _mm256_cmp_ps(n, _mm256_set1_ps(127.5f), _CMP_GT_OQ);
+  y = _mm256_add_ps(y, _mm256_and_ps(big, y));  // y * 2 where n = 128
+  n = _mm256_min_ps(n, _mm256_set1_ps(127.0f));
+  return _mm256_and_ps(_mm256_mul_ps(y, pow2i(n)), keep);
 }
+}  // namespace detail
+
+inline vf exp(vf x) { return {detail::exp8(x.lo), detail::exp8(x.hi)}; }
+
+#endif
 
 // sigmoid(x) = 1 / (1 + exp(-x)); exp overflows to inf for x < -89, giving exactly 0.
 inline vf sigmoid(vf x) {
