@@ -51,6 +51,7 @@
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
+#include "ops/experts.h"
 #include "ops/index.h"
 #include "ops/matmul.h"
 #include "ops/loss.h"
@@ -472,8 +473,18 @@ void profile_case(const Case& c, const nn::Transformer& model) {
     std::vector<std::unique_ptr<nn::SwiGLU>> experts;
     for (int64_t ex = 0; ex < E; ++ex)
       experts.push_back(std::make_unique<nn::SwiGLU>(D, e.d_expert, m.init_std, g4));
-    parts.push_back(time_part("  routed expert swiglus (narrow, " + std::to_string(E) +
-                                  " x [" + std::to_string(A / E) + " rows], concat)",
+    std::vector<Tensor> ewg(E), ewu(E), ewd(E);
+    for (int64_t ex = 0; ex < E; ++ex) {
+      ewg[ex] = experts[ex]->gate_proj().weight();
+      ewu[ex] = experts[ex]->up_proj().weight();
+      ewd[ex] = experts[ex]->down_proj().weight();
+    }
+    const std::vector<int64_t> counts(E, A / E);
+    parts.push_back(time_part("  routed expert swiglus (one op, " + std::to_string(E) + " x [" +
+                                  std::to_string(A / E) + " rows])",
+                              static_cast<int>(n_moe),
+                              [&] { return ops::expert_swiglu(xs, counts, ewg, ewu, ewd); }, reps));
+    parts.push_back(time_part("    the same composed (narrow, linear, swiglu, concat)",
                               static_cast<int>(n_moe), [&] {
       std::vector<Tensor> outs;
       const int64_t rows = A / E;

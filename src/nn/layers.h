@@ -42,6 +42,9 @@ class SwiGLU : public Module {
  public:
   SwiGLU(int64_t dim, int64_t hidden, double init_std, Generator& gen);
   Tensor forward(const Tensor& x) const;
+  const Linear& gate_proj() const { return *gate_; }
+  const Linear& up_proj() const { return *up_; }
+  const Linear& down_proj() const { return *down_; }
 
  private:
   Linear* gate_;

@@ -4,6 +4,7 @@
 
 #include "autograd/node.h"
 #include "ops/elementwise.h"
+#include "ops/experts.h"
 #include "ops/index.h"
 #include "ops/matmul.h"
 #include "ops/reduce.h"
@@ -79,13 +80,14 @@ Tensor MoE::forward(const Tensor& x_in, Tensor* aux_loss) {
     Tensor tok = from_vector_i64(tokens, {A});
     Tensor xs = ops::index_select(x, 0, tok);                                      // [A, D]
     Tensor ws = ops::index_select(ops::reshape(w, {-1}), 0, from_vector_i64(flat, {A}));  // [A]
-    // One split node for all experts: its backward writes every expert's input gradient into
-    // one [A, D] buffer (per-expert narrows would each build a zero-filled full-size gradient).
-    std::vector<Tensor> pieces = ops::split(xs, counts, 0);
-    std::vector<Tensor> outs;
-    for (int64_t e = 0; e < E; ++e)
-      if (counts[e] > 0) outs.push_back(experts_[e]->forward(pieces[e]));
-    Tensor ys = outs.size() == 1 ? outs[0] : ops::concat(outs, 0);
+    // Every expert's SwiGLU on its rows of xs, one op (ops/experts.h).
+    std::vector<Tensor> gate(E), up(E), down(E);
+    for (int64_t e = 0; e < E; ++e) {
+      gate[e] = experts_[e]->gate_proj().weight();
+      up[e] = experts_[e]->up_proj().weight();
+      down[e] = experts_[e]->down_proj().weight();
+    }
+    Tensor ys = ops::expert_swiglu(xs, counts, gate, up, down);
     ys = ops::mul(ys, ops::unsqueeze(ws, 1));
     y = ops::index_add(zeros({N, d_model_}, x.dtype()), 0, tok, ys);
   } else {
