@@ -3,9 +3,11 @@
 #include "autograd/node.h"
 #include "ops/activation.h"
 #include "ops/elementwise.h"
+#include "ops/experts.h"
 #include "ops/index.h"
 #include "ops/matmul.h"
 #include "ops/norm.h"
+#include "ops/shape.h"
 
 namespace seekforge::nn {
 
@@ -40,7 +42,16 @@ SwiGLU::SwiGLU(int64_t dim, int64_t hidden, double init_std, Generator& gen) {
 }
 
 Tensor SwiGLU::forward(const Tensor& x) const {
-  return down_->forward(ops::swiglu(gate_->forward(x), up_->forward(x)));
+  // The one-expert case of the fused expert op: the same arithmetic as
+  // down(swiglu(gate(x), up(x))) in one tape node.
+  SF_CHECK(x.dim() >= 1 && x.size(-1) == gate_->weight().size(1))
+      << "SwiGLU: input " << x.describe() << " does not match gate_proj "
+      << gate_->weight().describe();
+  Shape out_shape = x.shape();
+  Tensor x2 = ops::reshape(x, {-1, x.size(-1)});
+  Tensor y = ops::expert_swiglu(x2, {x2.size(0)}, {gate_->weight()}, {up_->weight()},
+                                {down_->weight()});
+  return ops::reshape(y, out_shape);
 }
 
 }  // namespace seekforge::nn
