@@ -1,5 +1,9 @@
 #include "ops/rope.h"
 
+#include <map>
+#include <mutex>
+#include <utility>
+
 #include "autograd/node.h"
 #include "kernels/rope.h"
 #include "ops/common.h"
@@ -9,6 +13,43 @@ namespace seekforge::ops {
 using autograd::record;
 using Saved = std::vector<Tensor>;
 using Grads = std::vector<Tensor>;
+
+namespace {
+
+// cos/sin tables by (start position, length, rotated dims, theta, dtype). A training step asks
+// for the same few tables in every layer (q and k, forward); building one costs T * rot_dim / 2
+// pow/cos/sin calls, more than the rotation itself. Entries are never written after they are
+// built, so handing the same tensors to several nodes is safe. Decoding asks for a new start
+// position every token: the cache is emptied when it reaches kMaxEntries.
+struct TableKey {
+  int64_t start_pos, T, rot_dim;
+  double theta;
+  DType dtype;
+  auto operator<=>(const TableKey&) const = default;
+};
+
+std::pair<Tensor, Tensor> rope_tables(const TableKey& key) {
+  constexpr size_t kMaxEntries = 64;
+  static std::mutex mutex;
+  static std::map<TableKey, std::pair<Tensor, Tensor>> cache;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  Tensor cos = empty({key.T, key.rot_dim / 2}, key.dtype);
+  Tensor sin = empty({key.T, key.rot_dim / 2}, key.dtype);
+  dispatch_float(key.dtype, "rope", [&](auto zero) {
+    using Tp = decltype(zero);
+    kernels::rope_tables(cos.data<Tp>(), sin.data<Tp>(), key.start_pos, key.T, key.rot_dim,
+                         key.theta);
+  });
+  std::lock_guard<std::mutex> lock(mutex);
+  if (cache.size() >= kMaxEntries) cache.clear();
+  cache.emplace(key, std::make_pair(cos, sin));
+  return {cos, sin};
+}
+
+}  // namespace
 
 Tensor rope(const Tensor& x, int64_t start_pos, double theta, int64_t rot_dim, int64_t offset) {
   const char* op = "rope";
@@ -21,10 +62,9 @@ Tensor rope(const Tensor& x, int64_t start_pos, double theta, int64_t rot_dim, i
       << ") must be an even-sized range inside head_dim " << hd;
   SF_CHECK(start_pos >= 0 && theta > 0) << op << ": start_pos " << start_pos << ", theta " << theta;
   Tensor y = x.clone();  // contiguous; dims outside the rotated range pass through
-  Tensor cos = empty({T, rot_dim / 2}, x.dtype()), sin = empty({T, rot_dim / 2}, x.dtype());
+  const auto [cos, sin] = rope_tables({start_pos, T, rot_dim, theta, x.dtype()});
   dispatch_float(x.dtype(), op, [&](auto zero) {
     using Tp = decltype(zero);
-    kernels::rope_tables(cos.data<Tp>(), sin.data<Tp>(), start_pos, T, rot_dim, theta);
     kernels::rope_forward(y.data<Tp>(), y.data<Tp>(), cos.data<Tp>(), sin.data<Tp>(), B, T, H, hd,
                           offset, rot_dim);
   });
