@@ -20,6 +20,7 @@ constexpr size_t kMaxCachedPiece = 256;
 constexpr size_t kMaxCacheEntries = 1 << 17;
 
 std::atomic<uint64_t> g_instances{0};
+std::atomic<uint64_t> g_cache_epoch{0};  // bumped by clear_piece_caches()
 
 struct StrHash {
   using is_transparent = void;
@@ -29,12 +30,14 @@ struct StrHash {
 // The calling thread's cache of piece -> ids for one tokenizer instance.
 struct PieceCache {
   uint64_t owner = ~uint64_t(0);
+  uint64_t epoch = 0;
   std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, StrHash, std::equal_to<>> map;
   std::vector<uint32_t> ids;  // the cached ids, back to back; map values are (offset, count)
   std::vector<std::string_view> pieces;  // scratch for the pre-tokeniser's output
   std::vector<uint32_t> parts;           // scratch for the merge loop
   void reset(uint64_t who) {
     owner = who;
+    epoch = g_cache_epoch.load(std::memory_order_relaxed);
     map.clear();
     ids.clear();
   }
@@ -46,6 +49,8 @@ PieceCache& piece_cache() {
 }
 
 }  // namespace
+
+void clear_piece_caches() { g_cache_epoch.fetch_add(1, std::memory_order_relaxed); }
 
 const char* merge_mode_name(MergeMode m) { return m == MergeMode::merges ? "merges" : "ranks"; }
 
@@ -102,13 +107,13 @@ Tokenizer::Tokenizer(std::vector<std::string> tokens, std::vector<MergePair> mer
       instance_(++g_instances) {
   SF_CHECK(tokens_.size() < (size_t(1) << 31))
       << label << ": too many tokens (" << tokens_.size() << ")";
-  token_ids_.reserve(tokens_.size());
+  token_ids_.build(tokens_);
   for (uint32_t id = 0; id < tokens_.size(); ++id) {
     const std::string& t = tokens_[id];
     if (t.empty()) continue;
-    auto [it, fresh] = token_ids_.emplace(t, id);
-    SF_CHECK(fresh) << label << ": ids " << it->second << " and " << id << " are the same token '"
-                    << escape_bytes(t) << "'";
+    const int64_t first = token_id(t);
+    SF_CHECK(first == int64_t(id)) << label << ": ids " << first << " and " << id
+                                   << " are the same token '" << escape_bytes(t) << "'";
   }
   for (int b = 0; b < 256; ++b) {
     const int64_t id = token_id(std::string(1, char(b)));
@@ -168,9 +173,48 @@ int64_t Tokenizer::special_id(std::string_view role_or_content) const {
   return -1;
 }
 
+uint64_t Tokenizer::TokenIndex::hash(std::string_view s) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+  }
+  uint64_t w = 0;
+  std::memcpy(&w, s.data() + i, s.size() - i);
+  h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+  return h ^ (h >> 29);
+}
+
+void Tokenizer::TokenIndex::build(const std::vector<std::string>& tokens) {
+  size_t cap = 16;
+  while (cap < tokens.size() * 2) cap *= 2;
+  slots_.assign(cap, Slot{});
+  mask_ = cap - 1;
+  for (uint32_t id = 0; id < tokens.size(); ++id) {
+    if (tokens[id].empty() || find(tokens[id], tokens) >= 0) continue;  // the first id wins
+    const uint64_t h = hash(tokens[id]);
+    size_t i = h & mask_;
+    while (slots_[i].id != ~0u) i = (i + 1) & mask_;
+    slots_[i] = {uint32_t(h >> 32), id};
+  }
+}
+
+int64_t Tokenizer::TokenIndex::find(std::string_view bytes,
+                                    const std::vector<std::string>& tokens) const {
+  const uint64_t h = hash(bytes);
+  const uint32_t tag = uint32_t(h >> 32);
+  for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    if (s.id == ~0u) return -1;
+    if (s.tag == tag && tokens[s.id] == bytes) return s.id;
+  }
+}
+
 int64_t Tokenizer::token_id(std::string_view bytes) const {
-  auto it = token_ids_.find(bytes);
-  return it == token_ids_.end() ? -1 : int64_t(it->second);
+  return token_ids_.find(bytes, tokens_);
 }
 
 void Tokenizer::merge_small(std::vector<uint32_t>& parts) const {
@@ -259,7 +303,8 @@ void Tokenizer::encode_piece(std::string_view piece, std::vector<uint32_t>& out)
 
 void Tokenizer::encode_append(std::string_view text, std::vector<uint32_t>& out) const {
   PieceCache& cache = piece_cache();
-  if (cache.owner != instance_) cache.reset(instance_);
+  if (cache.owner != instance_ || cache.epoch != g_cache_epoch.load(std::memory_order_relaxed))
+    cache.reset(instance_);
   std::vector<std::string_view>& pieces = cache.pieces;
   pieces.clear();
   pre_.split(text, pieces);
@@ -270,8 +315,8 @@ void Tokenizer::encode_append(std::string_view text, std::vector<uint32_t>& out)
     }
     if (mode_ == MergeMode::ranks) {
       // A piece that is a token is that token (tiktoken's rule, and the common case).
-      if (auto it = token_ids_.find(piece); it != token_ids_.end()) {
-        out.push_back(it->second);
+      if (const int64_t id = token_ids_.find(piece, tokens_); id >= 0) {
+        out.push_back(uint32_t(id));
         continue;
       }
     }
