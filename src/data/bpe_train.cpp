@@ -74,7 +74,7 @@ class Progress {
     shown_ = t;
     const double rate = t > 0 ? double(done) / t : 0.0;
     const double left = rate > 0 ? double(total_ - done) / rate : 0.0;
-    std::fprintf(stderr, "%stokenizer train: merges %lld/%lld, %.0f merges/s, %.0f s %s%s",
+    std::fprintf(stderr, "%stokenizer train: merges %lld/%lld, %.0f merges/s, %.1f s %s%s",
                  tty_ ? "\r" : "", static_cast<long long>(done), static_cast<long long>(total_),
                  rate, last ? t : left, last ? "total" : "left", tty_ && !last ? "   " : "\n");
     std::fflush(stderr);

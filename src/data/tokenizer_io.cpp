@@ -345,6 +345,10 @@ Tokenizer import_hf(const std::string& path) {
       s.id =
           id_value(field(added[i], "id", json::value_t::number_unsigned, label, name), label, name);
       s.content = field(added[i], "content", json::value_t::string, label, name).get<std::string>();
+      // tokenizer.json has no roles; ours and <|endoftext|> are known by their content.
+      for (const SpecialToken& d : default_special_tokens(0))
+        if (d.content == s.content) s.role = d.role;
+      if (s.content == "<|endoftext|>") s.role = "eos";
       special_ids[s.id] = true;
       specials.push_back(std::move(s));
     }
