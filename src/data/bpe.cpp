@@ -365,13 +365,19 @@ std::vector<uint32_t> Tokenizer::encode(std::string_view text, size_t chunk_byte
 
 std::vector<uint32_t> Tokenizer::encode_with_special(std::string_view text) const {
   std::vector<uint32_t> out;
+  // The next occurrence of each special token at or after pos, searched again only once pos has
+  // passed it: one scan of the text per special token, however many occurrences there are.
+  std::vector<size_t> next(specials_.size(), 0);
+  for (size_t k = 0; k < specials_.size(); ++k) next[k] = text.find(specials_[k].content);
   size_t pos = 0;
   while (pos < text.size()) {
     // The earliest special token; the longest of those starting at the same place.
     size_t best_at = std::string_view::npos, best_len = 0;
     uint32_t best_id = 0;
-    for (const SpecialToken& s : specials_) {
-      const size_t at = text.find(s.content, pos);
+    for (size_t k = 0; k < specials_.size(); ++k) {
+      const SpecialToken& s = specials_[k];
+      if (next[k] != std::string_view::npos && next[k] < pos) next[k] = text.find(s.content, pos);
+      const size_t at = next[k];
       if (at == std::string_view::npos) continue;
       if (at < best_at || (at == best_at && s.content.size() > best_len)) {
         best_at = at;

@@ -283,6 +283,10 @@ TEST(TokenizerBpe, SpecialTokens) {
   EXPECT_EQ(std::find(plain.begin(), plain.end(), uint32_t(eos)), plain.end())
       << "plain encode treats special-token text as text";
   EXPECT_EQ(t.decode(plain), text);
+  // Overlapping and repeated specials: "<|eos|><|eos|>" is two ids, "<|eo" alone is text.
+  const std::vector<uint32_t> two = t.encode_with_special("a<|eos|><|eos|>b<|eo");
+  EXPECT_EQ(std::count(two.begin(), two.end(), uint32_t(eos)), 2);
+  EXPECT_EQ(t.decode(two), "a<|eos|><|eos|>b<|eo");
 }
 
 TEST(TokenizerTrain, ToyCorpusGivesTheExpectedFirstMerges) {
