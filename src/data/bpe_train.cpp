@@ -164,6 +164,7 @@ Tokenizer train_bpe(const std::vector<std::string_view>& texts, const TrainOptio
   std::vector<uint32_t> seen(words.size(), 0);
   std::unordered_map<uint64_t, int64_t> delta;
   std::vector<uint32_t> merged_word;
+  std::vector<uint8_t> touched;
   while (int64_t(merges.size()) < target && !heap.empty()) {
     const Entry top = heap.top();
     heap.pop();
@@ -183,13 +184,16 @@ Tokenizer train_bpe(const std::vector<std::string_view>& texts, const TrainOptio
       if (seen[w] == stamp) continue;
       seen[w] = stamp;
       std::vector<uint32_t>& s = words[w];
-      // The whole word's pairs come out and the merged word's go back in: exact, and cheap
-      // because pre-tokenised words are short.
+      // Only the pairs touching a merged occurrence change: out go the old pairs with an element
+      // in an occurrence, in come the new pairs holding c. The rest of the word is untouched,
+      // which matters for long pieces (a sentence of Chinese is one gpt2 piece).
       merged_word.clear();
+      touched.assign(s.size(), 0);
       bool changed = false;
       for (size_t i = 0; i < s.size(); ++i) {
         if (i + 1 < s.size() && s[i] == a && s[i + 1] == b) {
           merged_word.push_back(c);
+          touched[i] = touched[i + 1] = 1;
           ++i;
           changed = true;
         } else {
@@ -198,14 +202,14 @@ Tokenizer train_bpe(const std::vector<std::string_view>& texts, const TrainOptio
       }
       if (!changed) continue;
       const int64_t f = freq[w];
-      for (size_t i = 0; i + 1 < s.size(); ++i) delta[key_of(s[i], s[i + 1])] -= f;
+      for (size_t i = 0; i + 1 < s.size(); ++i)
+        if (touched[i] || touched[i + 1]) delta[key_of(s[i], s[i + 1])] -= f;
       for (size_t i = 0; i + 1 < merged_word.size(); ++i) {
+        if (merged_word[i] != c && merged_word[i + 1] != c) continue;
         const uint64_t k = key_of(merged_word[i], merged_word[i + 1]);
         delta[k] += f;
-        if (merged_word[i] == c || merged_word[i + 1] == c) {
-          auto& list = where[k];
-          if (list.empty() || list.back() != w) list.push_back(w);
-        }
+        auto& list = where[k];
+        if (list.empty() || list.back() != w) list.push_back(w);
       }
       s.swap(merged_word);
     }
