@@ -6,6 +6,7 @@
 
 #include "apps/engine_demo.h"
 #include "apps/info.h"
+#include "apps/tokenizer_cmd.h"
 #include "apps/train_cmd.h"
 
 namespace seekforge::apps {
@@ -24,6 +25,7 @@ void register_commands(CLI::App& app) {
   runners()[add_eval_command(app)] = run_eval;
   runners()[add_generate_command(app)] = run_generate;
   runners()[add_fwdbwd_command(app)] = run_fwdbwd;
+  runners()[add_tokenizer_command(app)] = run_tokenizer;
 }
 
 int run_selected(CLI::App& app) {
