@@ -9,9 +9,9 @@ Called by scripts/fetch-data (which installs the packages); not a cleaner or ded
                            re-attached; one document per corpus file
   prose/nlp-<n>.txt        npm nlp-corpus: builds/doc-<n>.json, a JSON array of sentences,
                            one sentence a line
-  fortunes/<file>.txt      Debian fortunes and fortunes-min (English): one document per fortune file, entries
-                           separated by a blank line instead of "%"
-  fortunes-zh/<file>.txt   Debian fortunes-zh (Chinese), the same way
+  fortunes/<file>-<k>.txt  Debian fortunes and fortunes-min (English): 40 entries of a fortune
+                           file per document, separated by a blank line instead of "%"
+  fortunes-zh/<file>-<k>.txt  Debian fortunes-zh (Chinese), the same way
   code/<path>.txt          C/C++ headers under /usr/include, in path order, until the budget
 
 Usage: fetch_data_convert.py NPM_DIR OUT_DIR EN_FORTUNE_FILES ZH_FORTUNE_FILES CODE_BUDGET_BYTES
@@ -64,6 +64,9 @@ def brown(path):
     return "\n\n".join(paragraphs) + "\n"
 
 
+FORTUNES_PER_DOCUMENT = 40
+
+
 def fortunes(list_file, domain):
     total = 0
     with open(list_file) as f:
@@ -78,9 +81,13 @@ def fortunes(list_file, domain):
         with open(p, "rb") as g:
             raw = g.read()
         text = raw.decode("utf-8", errors="replace").replace("\0", "")
-        text = re.sub(r"(?m)^%\s*$", "", text)
-        if text.strip():
-            total += write(domain, os.path.basename(p), text)
+        entries = [e.strip("\n") for e in re.split(r"(?m)^%\s*$", text) if e.strip()]
+        # A document is a group of entries: small enough that every fortune file gives several,
+        # so a val split by document reaches each domain.
+        for k in range(0, len(entries), FORTUNES_PER_DOCUMENT):
+            group = entries[k:k + FORTUNES_PER_DOCUMENT]
+            name = "%s-%03d" % (os.path.basename(p), k // FORTUNES_PER_DOCUMENT)
+            total += write(domain, name, "\n\n".join(group) + "\n")
     return total
 
 
