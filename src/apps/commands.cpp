@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "apps/dataset_cmd.h"
 #include "apps/engine_demo.h"
 #include "apps/info.h"
 #include "apps/tokenizer_cmd.h"
@@ -26,6 +27,12 @@ void register_commands(CLI::App& app) {
   runners()[add_generate_command(app)] = run_generate;
   runners()[add_fwdbwd_command(app)] = run_fwdbwd;
   runners()[add_tokenizer_command(app)] = run_tokenizer;
+  // `data`: the dataset subcommands (tokenize, stats) hang under it; the cleaning ones (clean,
+  // dedup) join the same App.
+  CLI::App* data = app.add_subcommand("data", "clean, tokenize and inspect datasets");
+  data->require_subcommand(1);
+  add_dataset_commands(*data);
+  runners()[data] = [] { return run_dataset_command(); };
 }
 
 int run_selected(CLI::App& app) {

@@ -3,55 +3,53 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <vector>
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "data/bucketed_source.h"
 #include "data/file_io.h"
+#include "data/prefetch.h"
 #include "data/shard.h"
+#include "data/source_common.h"
 
 namespace seekforge::data {
-namespace {
 
 using nlohmann::json;
 
-// The random numbers of one row of one batch. Philox key = seed; counter_lo = batch counter;
-// counter_hi = split tag (top 2 bits) | row (30 bits) | block (32 bits). Each block gives two
-// 64-bit draws. Distinct (split, counter, row, draw) never share a Philox input.
-class RowDraws {
- public:
-  RowDraws(uint64_t seed, Split split, uint64_t counter, uint64_t row)
-      : seed_(seed),
-        counter_(counter),
-        hi_((uint64_t(split == Split::train ? 1 : 2) << 62) | (row << 32)) {}
-
-  uint64_t next_u64() {
-    if (have_ == 0) {
-      const auto r = philox4x32(counter_, hi_ | block_++, seed_);
-      buf_[0] = (uint64_t(r[1]) << 32) | r[0];
-      buf_[1] = (uint64_t(r[3]) << 32) | r[2];
-      have_ = 2;
-    }
-    return buf_[2 - have_--];
-  }
-  // Uniform in [0, n) by multiply-shift: the bias is below n / 2^64, far under any measurement.
-  uint64_t below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(next_u64()) * n) >> 64);
-  }
-
- private:
-  uint64_t seed_, counter_, hi_;
-  uint64_t block_ = 0;
-  uint64_t buf_[2] = {0, 0};
-  int have_ = 0;
-};
-
 void check_shape(int64_t batch_size, int64_t seq_len, const char* kind) {
-  SF_CHECK(batch_size >= 1 && batch_size < (int64_t{1} << 30))
-      << kind << " source: train.batch_size = " << batch_size << ": must be in [1, 2^30)";
+  SF_CHECK(batch_size >= 1 && batch_size < int64_t(RowDraws::kBatchRow))
+      << kind << " source: train.batch_size = " << batch_size << ": must be in [1, 2^30 - 1)";
   SF_CHECK(seq_len >= 1 && seq_len < (int64_t{1} << 32))
       << kind << " source: train.seq_len = " << seq_len << ": must be in [1, 2^32)";
 }
+
+uint64_t verify_state(const json& s, const json& expected, const std::string& who) {
+  auto bad = [&](const std::string& field, const std::string& why) {
+    SF_FAIL() << who << ": set_state: \"" << field << "\": " << why;
+  };
+  if (!s.is_object()) bad("(state)", "not a JSON object: " + s.dump());
+  auto expect = [&](const std::string& key, const json& want) {
+    auto it = s.find(key);
+    if (it == s.end()) bad(key, "missing");
+    if (*it != want) bad(key, it->dump() + " does not match this source's " + want.dump());
+  };
+  // What kind of source first (the most telling mismatch), then the data identity.
+  for (const char* key : {"kind", "split", "seed"})
+    if (expected.contains(key)) expect(key, expected[key]);
+  for (auto field = expected.cbegin(); field != expected.cend(); ++field)
+    expect(field.key(), *field);
+  auto it = s.find("counter");
+  if (it == s.end()) bad("counter", "missing");
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
+    bad("counter", it->dump() + " is not a non-negative integer");
+  }
+  return it->get<uint64_t>();
+}
+
+namespace {
 
 // The shared part of every source: the counter, the identity record and its verification.
 class CounterSource : public TokenSource {
@@ -61,7 +59,9 @@ class CounterSource : public TokenSource {
 
   Batch next(int64_t batch_size, int64_t seq_len) final {
     check_shape(batch_size, seq_len, kind_.c_str());
-    Batch batch{empty({batch_size, seq_len}, DType::i64), empty({batch_size, seq_len}, DType::i64)};
+    Batch batch;
+    batch.input_ids = empty({batch_size, seq_len}, DType::i64);
+    batch.labels = empty({batch_size, seq_len}, DType::i64);
     int64_t* in = batch.input_ids.data<int64_t>();
     int64_t* lab = batch.labels.data<int64_t>();
     prepare(seq_len);
@@ -89,26 +89,11 @@ class CounterSource : public TokenSource {
   }
 
   void set_state(const json& s) final {
-    auto bad = [&](const std::string& field, const std::string& why) {
-      SF_FAIL() << describe() << ": set_state: \"" << field << "\": " << why;
-    };
-    if (!s.is_object()) bad("(state)", "not a JSON object: " + s.dump());
-    auto expect = [&](const std::string& key, const json& want) {
-      auto it = s.find(key);
-      if (it == s.end()) bad(key, "missing");
-      if (*it != want) bad(key, it->dump() + " does not match this source's " + want.dump());
-    };
-    expect("kind", kind_);
-    expect("split", split_name(split_));
-    expect("seed", seed_);
-    const json id = identity();
-    for (auto field = id.cbegin(); field != id.cend(); ++field) expect(field.key(), *field);
-    auto it = s.find("counter");
-    if (it == s.end()) bad("counter", "missing");
-    if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
-      bad("counter", it->dump() + " is not a non-negative integer");
-    }
-    counter_ = it->get<uint64_t>();
+    json expected = identity();
+    expected["kind"] = kind_;
+    expected["split"] = split_name(split_);
+    expected["seed"] = seed_;
+    counter_ = verify_state(s, expected, describe());
   }
 
  protected:
@@ -246,56 +231,135 @@ class TextFileSource final : public CounterSource {
 };
 
 // (e) A tokenized dataset directory: windows of T+1 tokens drawn uniformly over every window
-// that lies inside one shard of the split.
+// that lies inside one shard of the split. With domain weights, each row first draws its domain
+// (weight / total), then a window among that domain's shards ("<split>/<domain>" in the
+// manifest); in the val split, domains without val documents are left out and the rest keep
+// their relative weights.
 class DatasetSource final : public CounterSource {
  public:
-  DatasetSource(const std::string& dir, int64_t vocab, uint64_t seed, Split split)
-      : CounterSource("path", seed, split), dataset_(check_dir(dir)) {
+  DatasetSource(const std::string& dir, const std::map<std::string, double>& weights, int64_t vocab,
+                uint64_t seed, Split split)
+      : CounterSource("path", seed, split), dataset_(check_dir(dir)), weights_(weights) {
     const Manifest& m = dataset_.manifest();
     SF_CHECK(m.vocab_size <= vocab) << "data.path = '" << dir << "': the manifest's vocab_size "
                                     << m.vocab_size << " exceeds model.vocab_size = " << vocab;
-    shards_ = dataset_.split(split_name(split));
-    SF_CHECK(!shards_.empty()) << "data.path = '" << dir << "': splits." << split_name(split)
-                               << " in the manifest lists no shards";
+    const std::string name = split_name(split);
+    if (weights.empty()) {
+      pools_.push_back({"", 1.0, dataset_.split(name), {}});
+      SF_CHECK(!pools_[0].shards.empty())
+          << "data.path = '" << dir << "': splits." << name << " in the manifest lists no shards";
+      return;
+    }
+    std::string known;
+    for (const auto& [key, files] : m.splits)
+      if (key.rfind(name + "/", 0) == 0)
+        known += (known.empty() ? "" : ", ") + key.substr(name.size() + 1);
+    for (const auto& [domain, w] : weights) {
+      const std::string key = name + "/" + domain;
+      const bool present = m.splits.count(key) > 0;
+      if (split == Split::train) {
+        SF_CHECK(present) << "data.domain_weights." << domain << ": data.path = '" << dir
+                          << "' has no domain \"" << domain << "\" in its train split (domains: "
+                          << (known.empty() ? "none recorded" : known) << ")";
+      }
+      if (!present || w <= 0) continue;
+      pools_.push_back({domain, w, dataset_.split(key), {}});
+    }
+    SF_CHECK(!pools_.empty()) << "data.domain_weights: no weighted domain has documents in the "
+                              << name << " split of data.path = '" << dir << "'";
   }
   std::string describe() const override {
-    int64_t tokens = 0;
-    for (const Shard* s : shards_) tokens += s->n_tokens();
-    return "dataset '" + dataset_.dir() + "' (" + std::to_string(shards_.size()) + " shards, " +
-           std::to_string(tokens) + " tokens), " + position();
+    int64_t tokens = 0, shards = 0;
+    for (const Pool& p : pools_) {
+      shards += int64_t(p.shards.size());
+      for (const Shard* s : p.shards) tokens += s->n_tokens();
+    }
+    std::string mix;
+    for (const Pool& p : pools_)
+      if (!p.domain.empty())
+        mix += (mix.empty() ? ", domains " : " ") + p.domain + "=" + str(p.weight);
+    return "dataset '" + dataset_.dir() + "' (" + std::to_string(shards) + " shards, " +
+           std::to_string(tokens) + " tokens" + mix + "), " + position();
   }
 
  protected:
   void prepare(int64_t T) override {
-    ends_.clear();
-    uint64_t total = 0;
-    for (const Shard* s : shards_) {
-      if (s->n_tokens() > T) total += uint64_t(s->n_tokens() - T);  // window starts in s
-      ends_.push_back(total);
+    double total_weight = 0;
+    for (Pool& p : pools_) {
+      p.ends.clear();
+      uint64_t total = 0;
+      for (const Shard* s : p.shards) {
+        if (s->n_tokens() > T) total += uint64_t(s->n_tokens() - T);  // window starts in s
+        p.ends.push_back(total);
+      }
+      SF_CHECK(total > 0) << "data.path = '" << dataset_.dir() << "': no shard of splits."
+                          << split_name(split_) << (p.domain.empty() ? "" : "/" + p.domain)
+                          << " holds a window of train.seq_len + 1 = " << T + 1 << " tokens";
+      total_weight += p.weight;
     }
-    SF_CHECK(total > 0) << "data.path = '" << dataset_.dir() << "': no shard of splits."
-                        << split_name(split_) << " holds a window of train.seq_len + 1 = " << T + 1
-                        << " tokens";
+    total_weight_ = total_weight;
   }
   void fill_row(RowDraws& d, int64_t T, int64_t* seq, uint8_t* mask) override {
-    const uint64_t w = d.below(ends_.back());
-    const size_t k = size_t(std::upper_bound(ends_.begin(), ends_.end(), w) - ends_.begin());
-    const uint64_t start = w - (k == 0 ? 0 : ends_[k - 1]);
-    shards_[k]->read_tokens(int64_t(start), T + 1, seq);
+    const Pool* p = &pools_[0];
+    if (pools_.size() > 1) {
+      // The domain by weight: the first pool whose cumulative weight passes the draw.
+      const double u = d.uniform() * total_weight_;
+      double acc = 0;
+      for (const Pool& q : pools_) {
+        p = &q;
+        acc += q.weight;
+        if (u < acc) break;
+      }
+    }
+    const uint64_t w = d.below(p->ends.back());
+    const size_t k = size_t(std::upper_bound(p->ends.begin(), p->ends.end(), w) - p->ends.begin());
+    const uint64_t start = w - (k == 0 ? 0 : p->ends[k - 1]);
+    p->shards[k]->read_tokens(int64_t(start), T + 1, seq);
     std::fill(mask, mask + T, uint8_t{1});
   }
-  json identity() const override { return {{"manifest_hash", hex64(dataset_.manifest_hash())}}; }
+  json identity() const override {
+    json id = {{"manifest_hash", hex64(dataset_.manifest_hash())}};
+    if (!weights_.empty()) id["domain_weights"] = weights_;  // absent: states of older runs match
+    return id;
+  }
 
  private:
+  struct Pool {
+    std::string domain;  // "" without mixing
+    double weight;
+    std::vector<const Shard*> shards;
+    std::vector<uint64_t> ends;  // prefix sums of window counts, per shard
+  };
   static const std::string& check_dir(const std::string& dir) {
     SF_CHECK(std::filesystem::is_directory(dir))
         << "data.path = '" << dir << "': no such dataset directory";
     return dir;
   }
+  static std::string str(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+  }
   Dataset dataset_;
-  std::vector<const Shard*> shards_;
-  std::vector<uint64_t> ends_;  // prefix sums of window counts, per shard
+  std::map<std::string, double> weights_;
+  std::vector<Pool> pools_;
+  double total_weight_ = 1;
 };
+
+std::unique_ptr<TokenSource> make_plain_source(const DataConfig& data, int64_t vocab_size,
+                                               uint64_t seed, Split split) {
+  if (!data.text_file.empty()) {
+    return std::make_unique<TextFileSource>(data.text_file, data.val_fraction, vocab_size, seed,
+                                            split);
+  }
+  if (data.synthetic == "random") return std::make_unique<RandomSource>(vocab_size, seed, split);
+  if (data.synthetic == "copy" || data.synthetic == "reverse") {
+    return std::make_unique<CopySource>(data.synthetic == "reverse", vocab_size, seed, split);
+  }
+  SF_FAIL() << "data.synthetic = \"" << data.synthetic
+            << "\": unknown (allowed: \"random\", \"copy\", \"reverse\")";
+  return nullptr;
+}
 
 }  // namespace
 
@@ -311,19 +375,24 @@ std::unique_ptr<TokenSource> make_source(const DataConfig& data, int64_t vocab_s
   SF_CHECK(chosen == 1) << "[data]: set exactly one of data.path, data.synthetic, data.text_file"
                         << " (got path = '" << data.path << "', synthetic = '" << data.synthetic
                         << "', text_file = '" << data.text_file << "')";
-  if (!data.path.empty())
-    return std::make_unique<DatasetSource>(data.path, vocab_size, seed, split);
-  if (!data.text_file.empty()) {
-    return std::make_unique<TextFileSource>(data.text_file, data.val_fraction, vocab_size, seed,
-                                            split);
+  SF_CHECK(data.loader == "packed" || data.loader == "bucketed")
+      << "data.loader = \"" << data.loader << "\": unknown (allowed: \"packed\", \"bucketed\")";
+  SF_CHECK(data.loader == "packed" || !data.path.empty())
+      << "data.loader = \"bucketed\" needs data.path (a dataset's documents)";
+  std::unique_ptr<TokenSource> source;
+  if (!data.path.empty() && data.loader == "bucketed") {
+    SF_CHECK(data.domain_weights.empty())
+        << "data.domain_weights: not supported with data.loader = \"bucketed\"";
+    source = make_bucketed_source(data.path, data.buckets, vocab_size, seed, split);
+  } else if (!data.path.empty()) {
+    source =
+        std::make_unique<DatasetSource>(data.path, data.domain_weights, vocab_size, seed, split);
+  } else {
+    SF_CHECK(data.domain_weights.empty())
+        << "data.domain_weights: needs data.path (domains are a dataset's)";
+    source = make_plain_source(data, vocab_size, seed, split);
   }
-  if (data.synthetic == "random") return std::make_unique<RandomSource>(vocab_size, seed, split);
-  if (data.synthetic == "copy" || data.synthetic == "reverse") {
-    return std::make_unique<CopySource>(data.synthetic == "reverse", vocab_size, seed, split);
-  }
-  SF_FAIL() << "data.synthetic = \"" << data.synthetic
-            << "\": unknown (allowed: \"random\", \"copy\", \"reverse\")";
-  return nullptr;
+  return data.prefetch ? make_prefetching(std::move(source)) : std::move(source);
 }
 
 }  // namespace seekforge::data

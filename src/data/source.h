@@ -11,7 +11,7 @@
 // Layout of a batch: input_ids and labels are i64 [B, T]; labels[b][t] is the token that should
 // follow input_ids[b][t], or -100 where the loss ignores the position.
 //
-// What this is not: a tokenizer, a document packer or a multi-process loader. Windows of the
+// What this is not: a tokenizer or a multi-process loader. Windows of the
 // file and dataset sources may cross document boundaries (the tokenizer marks those in-band).
 //
 // Thread safety: a source is used by one thread at a time.
@@ -32,6 +32,10 @@ inline constexpr int64_t kIgnoreLabel = -100;
 struct Batch {
   Tensor input_ids;  // i64 [B, T]
   Tensor labels;     // i64 [B, T]; kIgnoreLabel = ignored
+  // u8 [B, T], 1 = a real token, 0 = padding: set by the bucketed loader only (packed rows have
+  // no padding). Padding is on the right, so causal attention from real positions never reaches
+  // it; the mask is for key-padding masks and for counting real tokens.
+  Tensor attention_mask;
 };
 
 enum class Split { train, val };
@@ -53,7 +57,10 @@ class TokenSource {
 
 // Builds the source chosen by `data` (exactly one of path, synthetic, text_file): synthetic
 // "random" | "copy" | "reverse", text_file (vocab_size must be >= 256) or path (a dataset whose
-// manifest vocab_size must not exceed vocab_size). Errors name the config key.
+// manifest vocab_size must not exceed vocab_size), read as packed windows (optionally mixed by
+// data.domain_weights) or, with data.loader = "bucketed", as whole documents in length buckets
+// (bucketed_source.h). With data.prefetch the source is wrapped so that the next batch is made
+// on a background thread (prefetch.h); the batches are the same. Errors name the config key.
 std::unique_ptr<TokenSource> make_source(const DataConfig& data, int64_t vocab_size, uint64_t seed,
                                          Split split);
 

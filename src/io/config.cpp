@@ -116,6 +116,10 @@ void data_fields(M& m, F&& f) {
   f("synthetic", m.synthetic);
   f("text_file", m.text_file);
   f("val_fraction", m.val_fraction);
+  f("loader", m.loader);
+  f("buckets", m.buckets);
+  f("domain_weights", m.domain_weights);
+  f("prefetch", m.prefetch);
 }
 
 // Every section by its dotted name; the optional ones are the [model.*] tables.
@@ -123,7 +127,9 @@ constexpr std::array<const char*, 6> kSections = {"model",     "model.moe", "mod
                                                   "model.mtp", "train",     "data"};
 constexpr std::array<const char*, 3> kModelSubtables = {"moe", "mla", "mtp"};
 
-enum class Kind { integer, unsigned_integer, number, boolean, string };
+// weights: a table of names to numbers (data.domain_weights = {prose = 0.7, code = 0.3}).
+using Weights = std::map<std::string, double>;
+enum class Kind { integer, unsigned_integer, number, boolean, string, weights };
 
 template <class T>
 constexpr Kind kind_of() {
@@ -132,6 +138,7 @@ constexpr Kind kind_of() {
   if constexpr (std::is_same_v<T, uint64_t>) return Kind::unsigned_integer;
   if constexpr (std::is_same_v<T, double>) return Kind::number;
   if constexpr (std::is_same_v<T, std::string>) return Kind::string;
+  if constexpr (std::is_same_v<T, Weights>) return Kind::weights;
 }
 
 const char* kind_name(Kind kind) {
@@ -146,6 +153,8 @@ const char* kind_name(Kind kind) {
       return "a boolean (true or false)";
     case Kind::string:
       return "a string";
+    case Kind::weights:
+      return "a table of numbers ({name = weight, ...})";
   }
   return "?";
 }
@@ -254,6 +263,17 @@ std::string format_value(uint64_t v) { return std::to_string(v); }
 std::string format_value(double v) { return format_double(v); }
 std::string format_value(bool v) { return v ? "true" : "false"; }
 std::string format_value(const std::string& v) { return quote(v); }
+// An inline table; a key is written bare when TOML allows it, else quoted.
+std::string format_value(const Weights& v) {
+  std::string out = "{";
+  for (const auto& [k, w] : v) {
+    const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+    out += (out.size() > 1 ? ", " : " ") + (bare ? k : quote(k)) + " = " + format_double(w);
+  }
+  return out + (v.empty() ? "}" : " }");
+}
 
 // How a TOML node looked in the file, for error messages.
 std::string describe(const toml::node& node) {
@@ -444,6 +464,20 @@ class Reader {
     } else if constexpr (kind == Kind::boolean) {
       if (!node.is_boolean()) wrong();
       out = node.as_boolean()->get();
+    } else if constexpr (kind == Kind::weights) {
+      if (!node.is_table()) wrong();
+      out.clear();
+      for (const auto& [k, v] : *node.as_table()) {
+        const std::string name(k.str());
+        if (v.is_floating_point()) {
+          out[name] = v.as_floating_point()->get();
+        } else if (v.is_integer()) {
+          out[name] = static_cast<double>(v.as_integer()->get());
+        } else {
+          fail(where(v, path), path + "." + name + " = " + describe(v) +
+                                   ": expected a number, got " + type_name(v));
+        }
+      }
     } else {
       if (!node.is_string()) wrong();
       out = node.as_string()->get();
@@ -767,6 +801,25 @@ void check_config(const Config& c, const std::string& where,
   }
   ck.require(d.val_fraction >= 0 && d.val_fraction <= 0.5, "data.val_fraction", d.val_fraction,
              "in [0, 0.5]");
+  ck.require(d.loader == "packed" || d.loader == "bucketed", "data.loader", d.loader,
+             "one of \"packed\", \"bucketed\"");
+  ck.require(d.loader == "packed" || !d.path.empty(), "data.loader", d.loader,
+             "\"packed\" unless data.path is set (buckets group a dataset's documents)");
+  ck.require(d.buckets >= 1 && d.buckets <= 4096, "data.buckets", d.buckets, "in [1, 4096]");
+  double weight_sum = 0;
+  for (const auto& [name, w] : d.domain_weights) {
+    ck.require(std::isfinite(w) && w >= 0, "data.domain_weights." + name, w,
+               "a finite number >= 0");
+    weight_sum += w;
+  }
+  if (!d.domain_weights.empty()) {
+    ck.require(weight_sum > 0, "data.domain_weights", d.domain_weights,
+               "a table with at least one weight > 0");
+    ck.require(!d.path.empty(), "data.domain_weights", d.domain_weights,
+               "empty unless data.path is set (domains are a dataset's)");
+    ck.require(d.loader == "packed", "data.domain_weights", d.domain_weights,
+               "empty with data.loader = \"bucketed\" (mixing draws packed windows)");
+  }
 }
 
 // ---- writing ------------------------------------------------------------------------------------

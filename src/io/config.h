@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -102,6 +103,13 @@ struct DataConfig {
   std::string synthetic;  // "random" | "copy" | "reverse" (instead of path)
   std::string text_file;  // plain UTF-8 text, tokenized as bytes (vocab_size >= 256)
   double val_fraction = 0.05;
+  // With data.path: "packed" (windows of seq_len + 1 tokens across documents) or "bucketed"
+  // (whole documents grouped by length, padded to the longest of the batch).
+  std::string loader = "packed";
+  int64_t buckets = 8;  // bucketed: length groups (quantiles of the document lengths)
+  // packed: each row's domain drawn with these weights (domain -> weight); empty: all documents.
+  std::map<std::string, double> domain_weights;
+  bool prefetch = true;  // the next batch is prepared on a background thread
 
   bool operator==(const DataConfig&) const = default;
 };
