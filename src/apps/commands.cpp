@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "apps/data_cmd.h"
 #include "apps/engine_demo.h"
 #include "apps/info.h"
 #include "apps/train_cmd.h"
@@ -24,6 +25,7 @@ void register_commands(CLI::App& app) {
   runners()[add_eval_command(app)] = run_eval;
   runners()[add_generate_command(app)] = run_generate;
   runners()[add_fwdbwd_command(app)] = run_fwdbwd;
+  runners()[add_data_command(app)] = run_data;
 }
 
 int run_selected(CLI::App& app) {
