@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "data/clean_pipeline.h"
 #include "data/dedup_file.h"
 
 namespace seekforge::apps {
@@ -18,7 +19,24 @@ struct Args {
   double threshold = 0.5;
 } g;
 
+CLI::App* g_clean = nullptr;
 CLI::App* g_dedup = nullptr;
+
+int run_clean() {
+  const data::CleanConfig c = data::load_clean_config(g.config);
+  const data::CleanResult r = data::run_clean_pipeline(c);
+  for (size_t i = 0; i < r.stages.size(); ++i) {
+    const data::StageReport& s = r.stages[i];
+    std::printf("stage %zu %-12s in %8lld  kept %8lld  dropped %8lld%s\n", i, s.type.c_str(),
+                static_cast<long long>(s.in), static_cast<long long>(s.kept),
+                static_cast<long long>(s.dropped),
+                s.added > 0 ? ("  added " + std::to_string(s.added)).c_str() : "");
+  }
+  std::printf("clean: %lld documents in, %lld out: %s, %s\n", static_cast<long long>(r.input_docs),
+              static_cast<long long>(r.output_docs), r.output_file.c_str(),
+              r.manifest_file.c_str());
+  return 0;
+}
 
 int run_dedup() {
   data::DedupFileOptions o;
@@ -54,6 +72,12 @@ int run_dedup() {
 CLI::App* add_data_command(CLI::App& app) {
   CLI::App* data = app.add_subcommand("data", "data preparation: clean, dedup");
   data->require_subcommand(1);
+  g_clean = data->add_subcommand("clean",
+                                 "run a cleaning pipeline; writes cleaned.jsonl and "
+                                 "manifest.json to the pipeline's output.dir");
+  g_clean->add_option("--config", g.config, "pipeline TOML (docs/data-cleaning.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
   g_dedup = data->add_subcommand("dedup", "drop exact and near duplicates from a JSONL file");
   g_dedup->add_option("--in", g.in, "input JSONL: {\"id\": ..., \"text\": ...} per line")
       ->required();
@@ -70,6 +94,7 @@ CLI::App* add_data_command(CLI::App& app) {
 }
 
 int run_data() {
+  if (g_clean->parsed()) return run_clean();
   if (g_dedup->parsed()) return run_dedup();
   return 2;
 }

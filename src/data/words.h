@@ -20,37 +20,45 @@
 namespace seekforge::data {
 
 // Calls fn(std::string_view word) for every word of `text` (UTF-8), in order.
+// Bytes of the separator at p[i] (ASCII whitespace: 1; U+3000 ideographic space: 3), or 0.
+inline size_t separator_length(const char* p, size_t i, size_t n) {
+  const auto c = static_cast<unsigned char>(p[i]);
+  if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v') return 1;
+  if (c == 0xE3 && i + 2 < n && static_cast<unsigned char>(p[i + 1]) == 0x80 &&
+      static_cast<unsigned char>(p[i + 2]) == 0x80)
+    return 3;
+  return 0;
+}
+
+// Calls fn(std::string_view word) for every word of `text` (UTF-8), in order.
 template <class Fn>
 void for_each_word(std::string_view text, Fn&& fn) {
   const char* p = text.data();
   const size_t n = text.size();
   size_t i = 0;
   while (i < n) {
-    const auto c = static_cast<unsigned char>(p[i]);
-    if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
-      ++i;
+    if (const size_t s = separator_length(p, i, n)) {
+      i += s;
       continue;
     }
     const size_t start = i;
-    while (i < n) {
+    bool split = false;
+    while (i < n && separator_length(p, i, n) == 0) {
       const auto b = static_cast<unsigned char>(p[i]);
-      if (b == ' ' || b == '\n' || b == '\t' || b == '\r' || b == '\f' || b == '\v') break;
       // A three-byte CJK character (lead byte E3..E9, or EF A4..AB): a word by itself.
-      const bool cjk = (b >= 0xE3 && b <= 0xE9 &&
-                        !(b == 0xE3 && i + 2 < n && static_cast<unsigned char>(p[i + 1]) == 0x80 &&
-                          static_cast<unsigned char>(p[i + 2]) == 0x80)) ||
+      const bool cjk = (b >= 0xE3 && b <= 0xE9) ||
                        (b == 0xEF && i + 1 < n && static_cast<unsigned char>(p[i + 1]) >= 0xA4 &&
                         static_cast<unsigned char>(p[i + 1]) <= 0xAB);
       if (cjk && i + 3 <= n) {
         if (i > start) fn(std::string_view(p + start, i - start));
         fn(std::string_view(p + i, 3));
         i += 3;
-        goto next_word;
+        split = true;
+        break;
       }
       ++i;
     }
-    fn(std::string_view(p + start, i - start));
-  next_word:;
+    if (!split) fn(std::string_view(p + start, i - start));
   }
 }
 
