@@ -125,11 +125,13 @@ int64_t MinHasher::signature(std::string_view text, int shingle, uint32_t* out) 
   shingle_hashes(text, shingle, s.words, s.shingles);
   const int n = num_perm();
   std::fill(out, out + n, 0xFFFFFFFFu);
-  const uint32_t* a = a_.data();
-  const uint32_t* b = b_.data();
+  const uint32_t* __restrict a = a_.data();
+  const uint32_t* __restrict b = b_.data();
+  uint32_t* __restrict o = out;
+  // The inner loop runs over the permutations so that it vectorises (8 lanes with AVX2).
   for (const uint64_t h : s.shingles) {
     const auto x = static_cast<uint32_t>(h ^ (h >> 32));
-    for (int i = 0; i < n; ++i) out[i] = std::min(out[i], permute32(x, a[i], b[i]));
+    for (int i = 0; i < n; ++i) o[i] = std::min(o[i], permute32(x, a[i], b[i]));
   }
   return static_cast<int64_t>(s.shingles.size());
 }

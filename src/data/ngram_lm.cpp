@@ -43,12 +43,12 @@ NgramModel::NgramModel(int order, NgramUnit unit) : order_(order), unit_(unit) {
 }
 
 uint32_t NgramModel::intern(std::string_view unit) {
-  auto [it, fresh] = vocab_.try_emplace(std::string(unit), static_cast<uint32_t>(vocab_.size()));
+  auto [it, fresh] = vocab_.try_emplace(hash_text(unit), static_cast<uint32_t>(vocab_.size()));
   return it->second;
 }
 
 uint32_t NgramModel::id(std::string_view unit) const {
-  auto it = vocab_.find(std::string(unit));
+  auto it = vocab_.find(hash_text(unit));
   return it == vocab_.end() ? kUnk : it->second;
 }
 

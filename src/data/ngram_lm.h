@@ -76,7 +76,7 @@ class NgramModel {
   int order_;
   NgramUnit unit_;
   bool trained_ = false;
-  std::unordered_map<std::string, uint32_t> vocab_;
+  std::unordered_map<uint64_t, uint32_t> vocab_;  // by hash_text of the unit: no allocation
   std::vector<std::unordered_map<uint64_t, Gram>> grams_;        // [order]: grams of that length
   std::vector<std::unordered_map<uint64_t, Context>> contexts_;  // [order]: keyed by prefix
   std::vector<std::array<double, 3>> discount_;                  // [order]
