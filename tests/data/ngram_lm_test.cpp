@@ -63,7 +63,7 @@ TEST(NgramModel, DiscountsFollowCountsOfCounts) {
 }
 
 TEST(NgramModel, ShuffledTextIsFarMorePerplexing) {
-  const std::vector<std::string> p = paragraphs(normalize_text(testing::real_text(1500000)));
+  const std::vector<std::string> p = paragraphs(normalize_text(testing::real_text(800000)));
   ASSERT_GT(p.size(), 200u);
   std::vector<std::string> train, test;
   for (size_t i = 0; i < p.size(); ++i) (i % 10 == 0 ? test : train).push_back(p[i]);
