@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "apps/data_cmd.h"
 #include "apps/dataset_cmd.h"
 #include "apps/engine_demo.h"
 #include "apps/info.h"
@@ -27,12 +28,10 @@ void register_commands(CLI::App& app) {
   runners()[add_generate_command(app)] = run_generate;
   runners()[add_fwdbwd_command(app)] = run_fwdbwd;
   runners()[add_tokenizer_command(app)] = run_tokenizer;
-  // `data`: the dataset subcommands (tokenize, stats) hang under it; the cleaning ones (clean,
-  // dedup) join the same App.
-  CLI::App* data = app.add_subcommand("data", "clean, tokenize and inspect datasets");
-  data->require_subcommand(1);
+  // `data`: cleaning (clean, dedup) and datasets (tokenize, stats) share one App.
+  CLI::App* data = add_data_command(app);
   add_dataset_commands(*data);
-  runners()[data] = [] { return run_dataset_command(); };
+  runners()[data] = [] { return dataset_command_selected() ? run_dataset_command() : run_data(); };
 }
 
 int run_selected(CLI::App& app) {
