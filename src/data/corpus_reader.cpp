@@ -95,11 +95,11 @@ int64_t CorpusReader::count_documents() const {
   return n;
 }
 
-void CorpusReader::for_each(const std::function<void(int64_t, Document&&)>& fn) const {
+void CorpusReader::for_each(const std::function<void(int64_t, CorpusDocument&&)>& fn) const {
   int64_t index = 0;
   for (const std::string& f : files_) {
     if (has_ext(f, ".txt")) {
-      Document doc;
+      CorpusDocument doc;
       doc.text = read_text_file(f);
       doc.domain = fs::absolute(f).parent_path().filename().string();
       doc.where = f;
@@ -121,7 +121,7 @@ void CorpusReader::for_each(const std::function<void(int64_t, Document&&)>& fn) 
                               << escape_bytes(j.dump(), 40);
       auto t = j.find("text");
       SF_CHECK(t != j.end() && t->is_string()) << where << ": \"text\" missing or not a string";
-      Document doc;
+      CorpusDocument doc;
       doc.text = t->get<std::string>();
       doc.where = where;
       auto d = j.find("domain");

@@ -20,7 +20,7 @@
 
 namespace seekforge::data {
 
-struct Document {
+struct CorpusDocument {
   std::string text;
   std::string domain;
   std::string where;  // "file:line" for JSONL, the path for .txt: for messages
@@ -41,7 +41,7 @@ class CorpusReader {
   // without parsing: lets the train/val split be chosen before encoding.
   int64_t count_documents() const;
   // Calls fn on every document in order; index counts from 0 in the order of count_documents().
-  void for_each(const std::function<void(int64_t index, Document&& doc)>& fn) const;
+  void for_each(const std::function<void(int64_t index, CorpusDocument&& doc)>& fn) const;
 
  private:
   std::string input_;

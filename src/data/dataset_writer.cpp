@@ -126,7 +126,7 @@ Manifest tokenize_corpus(const std::string& input, const Tokenizer& tok,
   std::map<std::string, std::unique_ptr<ShardSink>> sinks;  // "<split>/<domain>"
   TokenizeStats st;
 
-  std::vector<Document> block;
+  std::vector<CorpusDocument> block;
   std::vector<int64_t> block_index;
   std::vector<std::vector<uint32_t>> encoded;
   size_t block_bytes = 0;
@@ -140,7 +140,7 @@ Manifest tokenize_corpus(const std::string& input, const Tokenizer& tok,
         tok.encode_append(block[size_t(i)].text, encoded[size_t(i)]);
     }
     for (int64_t i = 0; i < nb; ++i) {
-      Document& d = block[size_t(i)];
+      CorpusDocument& d = block[size_t(i)];
       std::vector<uint32_t>& ids = encoded[size_t(i)];
       if (d.text.size() >= kBigDocument) ids = tok.encode(d.text);
       ids.push_back(uint32_t(eos));
@@ -169,7 +169,7 @@ Manifest tokenize_corpus(const std::string& input, const Tokenizer& tok,
     block_bytes = 0;
   };
   int64_t seen = 0;
-  reader.for_each([&](int64_t index, Document&& doc) {
+  reader.for_each([&](int64_t index, CorpusDocument&& doc) {
     ++seen;
     if (doc.text.empty()) {
       ++st.empty_documents;

@@ -111,6 +111,7 @@ std::vector<Document> read_text_input(const std::string& path, TextUnit unit) {
   std::vector<Document> docs;
   for (const auto& f : files) {
     std::string text = read_whole(f);
+    const size_t first = docs.size();
     if (unit == TextUnit::paragraph) {
       add_paragraphs(f, text, docs);
     } else if (!blank_line(text)) {
@@ -119,6 +120,10 @@ std::vector<Document> read_text_input(const std::string& path, TextUnit unit) {
       d.text = std::move(text);
       docs.push_back(std::move(d));
     }
+    // A text file's domain is the name of its folder (data/raw/<domain>/...), as in `data
+    // tokenize`, so domains survive cleaning.
+    const std::string domain = fs::path(f).parent_path().filename().string();
+    for (size_t i = first; i < docs.size(); ++i) docs[i].domain = domain;
   }
   return docs;
 }

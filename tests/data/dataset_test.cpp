@@ -39,7 +39,7 @@ const Tokenizer& small_tokenizer() {
   return tok;
 }
 
-// Document i of domain d: distinct text so the documents can be told apart after decoding.
+// CorpusDocument i of domain d: distinct text so the documents can be told apart after decoding.
 std::string doc_text(const std::string& domain, int i) {
   return domain + " document " + std::to_string(i) + ": the quick brown fox " +
          std::string(size_t(i % 7), 'x');
