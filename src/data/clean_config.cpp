@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/toml_text.h"
 
 // GCC 12 reports a false -Wrestrict inside std::string concatenation (GCC bug 105329); the
 // messages below are built by concatenation, so the warning is silenced for this file only.
@@ -34,25 +35,6 @@ std::string describe(const toml::node& n) {
     n.visit([&](const auto& v) { os << v; });
   }
   return os.str();
-}
-
-const char* type_name(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    default:
-      return "a date or time";
-  }
 }
 
 // Reads the keys of one table, checking types and ranges; finish() refuses keys never asked for.
@@ -81,7 +63,8 @@ class TableReader {
   int64_t integer(const std::string& key, int64_t def, int64_t lo, int64_t hi) {
     const toml::node* n = get(key);
     if (n == nullptr) return def;
-    if (!n->is_integer()) fail_at(n, key, std::string("expected an integer, got ") + type_name(*n));
+    if (!n->is_integer())
+      fail_at(n, key, std::string("expected an integer, got ") + toml_type_name(*n));
     const int64_t v = n->as_integer()->get();
     if (v < lo || v > hi)
       fail_at(n, key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
@@ -97,7 +80,7 @@ class TableReader {
     } else if (n->is_integer()) {
       v = static_cast<double>(n->as_integer()->get());
     } else {
-      fail_at(n, key, std::string("expected a number, got ") + type_name(*n));
+      fail_at(n, key, std::string("expected a number, got ") + toml_type_name(*n));
     }
     if (!(v >= lo && v <= hi)) {
       std::ostringstream os;
@@ -110,7 +93,8 @@ class TableReader {
   bool boolean(const std::string& key, bool def) {
     const toml::node* n = get(key);
     if (n == nullptr) return def;
-    if (!n->is_boolean()) fail_at(n, key, std::string("expected a boolean, got ") + type_name(*n));
+    if (!n->is_boolean())
+      fail_at(n, key, std::string("expected a boolean, got ") + toml_type_name(*n));
     return n->as_boolean()->get();
   }
 
@@ -118,7 +102,8 @@ class TableReader {
                      const std::vector<std::string>& allowed = {}) {
     const toml::node* n = get(key);
     if (n == nullptr) return def;
-    if (!n->is_string()) fail_at(n, key, std::string("expected a string, got ") + type_name(*n));
+    if (!n->is_string())
+      fail_at(n, key, std::string("expected a string, got ") + toml_type_name(*n));
     std::string v = n->as_string()->get();
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
       std::string list;
@@ -143,7 +128,7 @@ class TableReader {
       return out;
     }
     if (!n->is_array())
-      fail_at(n, key, std::string("expected an array of paths, got ") + type_name(*n));
+      fail_at(n, key, std::string("expected an array of paths, got ") + toml_type_name(*n));
     for (const auto& e : *n->as_array()) {
       if (!e.is_string()) fail_at(n, key, "every element must be a string (a path)");
       out.push_back(resolve(e.as_string()->get()));
@@ -300,7 +285,8 @@ CleanConfig parse_clean_config(const std::string& text, const std::string& sourc
   const auto table_of = [&](const std::string& key) -> const toml::table* {
     const toml::node* n = top.get(key);
     if (n == nullptr) return nullptr;
-    if (!n->is_table()) top.fail_at(n, key, std::string("expected a table, got ") + type_name(*n));
+    if (!n->is_table())
+      top.fail_at(n, key, std::string("expected a table, got ") + toml_type_name(*n));
     return n->as_table();
   };
   if (const toml::table* in = table_of("input")) {

@@ -25,6 +25,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "io/toml_text.h"
 
 namespace seekforge {
 namespace {
@@ -290,31 +291,6 @@ std::string describe(const toml::node& node) {
   return os.str();
 }
 
-const char* type_name(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
-}
-
 // ---- suggestions ------------------------------------------------------------------------------
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -384,7 +360,7 @@ class Reader {
       if (key == "model" || key == "train" || key == "data") {
         if (!node.is_table()) {
           fail(where(node, key), key + " = " + describe(node) + ": expected a table ([" + key +
-                                     "]), got " + type_name(node));
+                                     "]), got " + toml_type_name(node));
         }
         continue;
       }
@@ -443,7 +419,7 @@ class Reader {
     constexpr Kind kind = kind_of<T>();
     const auto wrong = [&] {
       fail(where(node, path), path + " = " + describe(node) + ": expected " + kind_name(kind) +
-                                  ", got " + type_name(node));
+                                  ", got " + toml_type_name(node));
     };
     if constexpr (kind == Kind::integer) {
       if (!node.is_integer()) wrong();
@@ -475,7 +451,7 @@ class Reader {
           out[name] = static_cast<double>(v.as_integer()->get());
         } else {
           fail(where(v, path), path + "." + name + " = " + describe(v) +
-                                   ": expected a number, got " + type_name(v));
+                                   ": expected a number, got " + toml_type_name(v));
         }
       }
     } else {
@@ -501,7 +477,7 @@ class Reader {
           std::find(kModelSubtables.begin(), kModelSubtables.end(), key) != kModelSubtables.end()) {
         if (!node.is_table()) {
           fail(where(node, path), path + " = " + describe(node) + ": expected a table ([" + path +
-                                      "]), got " + type_name(node));
+                                      "]), got " + toml_type_name(node));
         }
         continue;
       }
