@@ -342,6 +342,11 @@ void Canvas::save(const std::string& path) const {
   } else {
     SF_FAIL() << "cannot save a drawing as '" << path << "': the name must end in .png or .svg";
   }
+  write_file_atomically(path, bytes);
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  namespace fs = std::filesystem;
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

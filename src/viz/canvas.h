@@ -37,6 +37,10 @@ std::string css(Color c);
 // surrogates and code points above U+10FFFF included) replaced by U+FFFD.
 std::string valid_utf8(const std::string& s);
 
+// Writes bytes to a temporary name beside path, then renames it over path, so a reader never
+// sees half a file. Throws naming the path when it cannot; no temporary is left behind.
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
 enum class Align { left, center, right };
 
 // One piece of text as it was drawn (already made valid UTF-8): the model tests and callers

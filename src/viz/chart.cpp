@@ -336,13 +336,15 @@ void draw(Canvas& c, const LineChart& chart, Box box) {
       threshold_labels.push_back(backed_label(c, plot.x + plot.w - 4, y - 4, t.label, t.color));
   }
   // Marker labels run down the left of their line from the top; one closer than a line of
-  // text to the last labelled marker keeps its line but not its label.
-  double last_label_x = -INFINITY;
+  // text to a marker labelled before it (earlier in the list) keeps its line but not its label.
+  std::vector<double> labelled_x;
   for (const Marker& m : chart.markers) {
     if (!std::isfinite(m.x)) continue;
     const double x = sx(m.x);
     c.line(x, plot.y, x, plot.y + plot.h, m.color, 1.2, true);
-    if (!m.label.empty() && x - last_label_x >= kLabelGap && x - kTickSize - 2 > plot.x) {
+    const bool crowded = std::any_of(labelled_x.begin(), labelled_x.end(),
+                                     [&](double lx) { return std::fabs(x - lx) < kLabelGap; });
+    if (!m.label.empty() && !crowded && x - kTickSize - 2 > plot.x) {
       // Below any threshold label it would cross.
       const double len = c.text_width(m.label, kTickSize);
       double y0 = plot.y + 4;
@@ -351,7 +353,7 @@ void draw(Canvas& c, const LineChart& chart, Box box) {
           y0 = tb.y + tb.h + 3;
       if (y0 + len <= plot.y + plot.h) {
         c.text(x - 4, y0, m.label, kTickSize, m.color, Align::right, -90);
-        last_label_x = x;
+        labelled_x.push_back(x);
       }
     }
   }

@@ -69,7 +69,7 @@ struct Threshold {
 struct LineChart {
   std::string title, x_label, y_label;  // axis labels carry units: "loss (nats/token)"
   std::vector<Series> series;
-  std::vector<Marker> markers;
+  std::vector<Marker> markers;  // earlier ones keep their label when two are too close
   std::vector<Threshold> thresholds;
   bool log_y = false;  // values <= 0 are gaps on a log axis
 };
