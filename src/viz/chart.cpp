@@ -487,7 +487,9 @@ void draw(Canvas& c, const Heatmap& chart, Box box) {
   const double col_w = widest(c, cl, kTickSize);
   const int stride_flat = stride_125((col_w + 8) / cell_w);
   const int stride_turned = stride_125(kLabelGap / cell_w);
-  const bool rotated = !cl.empty() && stride_flat > 1 && stride_flat > 2 * stride_turned;
+  // Short labels (step numbers) stay level and thin out; long ones (tokens) turn when level
+  // ones would have to skip more than twice as many.
+  const bool rotated = !cl.empty() && col_w > 3 * kTickSize && stride_flat > 2 * stride_turned;
   const double col_room = cl.empty() ? 0 : rotated ? 6 + col_w : 5 + kTickSize;
   const double bottom = b.y + b.h - (col_room + 8 + kLabelSize + 8);
   const Box plot{left, top, plot_w, std::max(10.0, bottom - top)};

@@ -346,9 +346,17 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
       v.dots = true;
       ch.series.push_back(v);
     }
+    // One marker per step, its label naming everything that happened there.
     if (early_stopped) ch.markers.push_back(marker(double(last_step), "early stop", Color{0.84, 0.15, 0.16, 1}));
     if (best != nullptr) ch.markers.push_back(marker(double(best->step), "best val", Color{0.17, 0.63, 0.17, 1}));
-    for (int64_t s : ckpts) ch.markers.push_back(marker(double(s), "checkpoint", Color{0.35, 0.35, 0.35, 1}));
+    for (int64_t s : ckpts) {
+      auto same = std::find_if(ch.markers.begin(), ch.markers.end(),
+                               [&](const Marker& mk) { return mk.x == double(s); });
+      if (same != ch.markers.end())
+        same->label += ", checkpoint";
+      else
+        ch.markers.push_back(marker(double(s), "checkpoint", Color{0.35, 0.35, 0.35, 1}));
+    }
     figs.push_back({"loss", "Loss",
                     "Training loss at every step and validation loss at every evaluation; dashed lines mark "
                     "checkpoints on disk and the best validation step.",
