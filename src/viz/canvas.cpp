@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <numbers>
 
 #include "core/error.h"
@@ -147,6 +149,35 @@ std::string valid_utf8(const std::string& s) {
   return out;
 }
 
+namespace {
+
+// Every context a drawing is played onto gets the same settings, so text lays out the same.
+void prepare(cairo_t* cr) {
+  // Unhinted metrics: a text's width does not depend on the scale it is drawn at.
+  cairo_font_options_t* fo = cairo_font_options_create();
+  cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+  cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+  cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+  cairo_set_font_options(cr, fo);
+  cairo_font_options_destroy(fo);
+  cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
+}
+
+void select_font(cairo_t* cr, double size, bool bold) {
+  cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL,
+                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, size);
+}
+
+double advance(cairo_t* cr, const std::string& s) {
+  cairo_text_extents_t ext;
+  cairo_text_extents(cr, s.c_str(), &ext);
+  return ext.x_advance;
+}
+
+}  // namespace
+
 Canvas::Canvas(double width, double height) : width_(width), height_(height) {
   SF_CHECK(width > 0 && height > 0 && width <= kMaxSide && height <= kMaxSide)
       << "canvas size " << width << " x " << height << " must be in (0, " << kMaxSide << "]";
@@ -159,115 +190,115 @@ Canvas::Canvas(double width, double height) : width_(width), height_(height) {
     cairo_surface_destroy(recording_);
     SF_FAIL() << "cannot create a " << width << " x " << height << " drawing: " << msg;
   }
-  // Unhinted metrics: a text's width does not depend on the scale it is replayed at.
-  cairo_font_options_t* fo = cairo_font_options_create();
-  cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
-  cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
-  cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
-  cairo_set_font_options(cr_, fo);
-  cairo_font_options_destroy(fo);
-  cairo_set_line_join(cr_, CAIRO_LINE_JOIN_ROUND);
-  cairo_set_line_cap(cr_, CAIRO_LINE_CAP_BUTT);
+  prepare(cr_);
   fill_rect(0, 0, width, height, {1, 1, 1, 1});
 }
 
 Canvas::~Canvas() {
+  ops_.clear();  // releases the rasters the operations hold
   cairo_destroy(cr_);
   cairo_surface_destroy(recording_);
 }
 
+void Canvas::add(std::function<void(cairo_t*)> op) {
+  op(cr_);
+  ops_.push_back(std::move(op));
+}
+
 void Canvas::fill_rect(double x, double y, double w, double h, Color c) {
-  set_color(cr_, c);
-  cairo_rectangle(cr_, x, y, w, h);
-  cairo_fill(cr_);
+  add([=](cairo_t* cr) {
+    set_color(cr, c);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_fill(cr);
+  });
 }
 
 void Canvas::stroke_rect(double x, double y, double w, double h, Color c, double line_width) {
-  set_color(cr_, c);
-  set_dash(cr_, false, line_width);
-  cairo_set_line_width(cr_, line_width);
-  cairo_rectangle(cr_, x, y, w, h);
-  cairo_stroke(cr_);
+  add([=](cairo_t* cr) {
+    set_color(cr, c);
+    set_dash(cr, false, line_width);
+    cairo_set_line_width(cr, line_width);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_stroke(cr);
+  });
 }
 
 void Canvas::line(double x0, double y0, double x1, double y1, Color c, double line_width,
                   bool dashed) {
-  set_color(cr_, c);
-  set_dash(cr_, dashed, line_width);
-  cairo_set_line_width(cr_, line_width);
-  cairo_move_to(cr_, x0, y0);
-  cairo_line_to(cr_, x1, y1);
-  cairo_stroke(cr_);
+  add([=](cairo_t* cr) {
+    set_color(cr, c);
+    set_dash(cr, dashed, line_width);
+    cairo_set_line_width(cr, line_width);
+    cairo_move_to(cr, x0, y0);
+    cairo_line_to(cr, x1, y1);
+    cairo_stroke(cr);
+  });
 }
 
 void Canvas::polyline(const std::vector<std::pair<double, double>>& points, Color c,
                       double line_width, bool dashed) {
   if (points.size() < 2) return;
-  set_color(cr_, c);
-  set_dash(cr_, dashed, line_width);
-  cairo_set_line_width(cr_, line_width);
-  cairo_move_to(cr_, points[0].first, points[0].second);
-  for (size_t i = 1; i < points.size(); ++i) cairo_line_to(cr_, points[i].first, points[i].second);
-  cairo_stroke(cr_);
+  add([=](cairo_t* cr) {
+    set_color(cr, c);
+    set_dash(cr, dashed, line_width);
+    cairo_set_line_width(cr, line_width);
+    cairo_move_to(cr, points[0].first, points[0].second);
+    for (size_t i = 1; i < points.size(); ++i) cairo_line_to(cr, points[i].first, points[i].second);
+    cairo_stroke(cr);
+  });
 }
 
 void Canvas::circle(double x, double y, double r, Color fill) {
-  set_color(cr_, fill);
-  cairo_new_sub_path(cr_);
-  cairo_arc(cr_, x, y, r, 0, 2 * std::numbers::pi);
-  cairo_fill(cr_);
-}
-
-void Canvas::set_font(double size, bool bold) const {
-  cairo_select_font_face(cr_, kFont, CAIRO_FONT_SLANT_NORMAL,
-                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size(cr_, size);
+  add([=](cairo_t* cr) {
+    set_color(cr, fill);
+    cairo_new_sub_path(cr);
+    cairo_arc(cr, x, y, r, 0, 2 * std::numbers::pi);
+    cairo_fill(cr);
+  });
 }
 
 void Canvas::text(double x, double y, const std::string& utf8, double size, Color c, Align align,
                   double rotate_deg, bool bold) {
-  const std::string s = valid_utf8(utf8);
+  std::string s = valid_utf8(utf8);
   texts_.push_back({x, y, s, size, align, rotate_deg, bold});
   if (s.empty() || !(size > 0)) return;
-  set_font(size, bold);
-  cairo_text_extents_t ext;
-  cairo_text_extents(cr_, s.c_str(), &ext);
-  const double dx = align == Align::left ? 0 : align == Align::center ? -ext.x_advance / 2
-                                                                      : -ext.x_advance;
-  cairo_save(cr_);
-  cairo_translate(cr_, x, y);
-  if (rotate_deg != 0) cairo_rotate(cr_, rotate_deg * std::numbers::pi / 180);
-  set_color(cr_, c);
-  cairo_move_to(cr_, dx, 0);
-  cairo_show_text(cr_, s.c_str());
-  cairo_new_path(cr_);
-  cairo_restore(cr_);
+  add([=, s = std::move(s)](cairo_t* cr) {
+    select_font(cr, size, bold);
+    const double w = advance(cr, s);
+    const double dx = align == Align::left ? 0 : align == Align::center ? -w / 2 : -w;
+    cairo_save(cr);
+    cairo_translate(cr, x, y);
+    if (rotate_deg != 0) cairo_rotate(cr, rotate_deg * std::numbers::pi / 180);
+    set_color(cr, c);
+    cairo_move_to(cr, dx, 0);
+    cairo_show_text(cr, s.c_str());
+    cairo_new_path(cr);
+    cairo_restore(cr);
+  });
 }
 
 double Canvas::text_width(const std::string& utf8, double size, bool bold) const {
   const std::string s = valid_utf8(utf8);
   if (s.empty() || !(size > 0)) return 0;
   cairo_save(cr_);
-  set_font(size, bold);
-  cairo_text_extents_t ext;
-  cairo_text_extents(cr_, s.c_str(), &ext);
+  select_font(cr_, size, bold);
+  const double w = advance(cr_, s);
   cairo_restore(cr_);
-  return ext.x_advance;
+  return w;
 }
 
 void Canvas::image(double x, double y, double w, double h, int rows, int cols,
                    const std::vector<Color>& cells) {
   SF_CHECK(rows > 0 && cols > 0 && cells.size() == size_t(rows) * size_t(cols))
       << "image of " << rows << " x " << cols << " cells given " << cells.size() << " colours";
-  cairo_surface_t* img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, cols, rows);
-  if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
-    const std::string msg = cairo_status_to_string(cairo_surface_status(img));
-    cairo_surface_destroy(img);
-    SF_FAIL() << "cannot create a " << cols << " x " << rows << " image: " << msg;
-  }
-  cairo_surface_flush(img);
-  unsigned char* data = cairo_image_surface_get_data(img);
-  const int stride = cairo_image_surface_get_stride(img);
+  std::shared_ptr<cairo_surface_t> img(cairo_image_surface_create(CAIRO_FORMAT_ARGB32, cols, rows),
+                                       cairo_surface_destroy);
+  SF_CHECK(cairo_surface_status(img.get()) == CAIRO_STATUS_SUCCESS)
+      << "cannot create a " << cols << " x " << rows
+      << " image: " << cairo_status_to_string(cairo_surface_status(img.get()));
+  cairo_surface_flush(img.get());
+  unsigned char* data = cairo_image_surface_get_data(img.get());
+  const int stride = cairo_image_surface_get_stride(img.get());
   for (int r = 0; r < rows; ++r) {
     auto* row = reinterpret_cast<uint32_t*>(data + size_t(r) * size_t(stride));
     for (int c = 0; c < cols; ++c) {
@@ -280,17 +311,18 @@ void Canvas::image(double x, double y, double w, double h, int rows, int cols,
                (ch(k.g) << 8) | ch(k.b);
     }
   }
-  cairo_surface_mark_dirty(img);
-  cairo_save(cr_);
-  cairo_rectangle(cr_, x, y, w, h);
-  cairo_clip(cr_);
-  cairo_translate(cr_, x, y);
-  cairo_scale(cr_, w / cols, h / rows);
-  cairo_set_source_surface(cr_, img, 0, 0);
-  cairo_pattern_set_filter(cairo_get_source(cr_), CAIRO_FILTER_NEAREST);
-  cairo_paint(cr_);
-  cairo_restore(cr_);
-  cairo_surface_destroy(img);  // the recording keeps its own reference
+  cairo_surface_mark_dirty(img.get());
+  add([=](cairo_t* cr) {
+    cairo_save(cr);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_clip(cr);
+    cairo_translate(cr, x, y);
+    cairo_scale(cr, w / cols, h / rows);
+    cairo_set_source_surface(cr, img.get(), 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    cairo_paint(cr);
+    cairo_restore(cr);
+  });
 }
 
 std::vector<uint8_t> Canvas::png() const {
@@ -313,16 +345,25 @@ std::vector<uint8_t> Canvas::png() const {
 }
 
 std::string Canvas::svg() const {
-  cairo_surface_flush(recording_);
+  // The operations are played onto the SVG surface directly: Cairo 1.16 leaks when a recording
+  // that holds text is painted onto an SVG surface.
   std::string out;
   cairo_surface_t* svg = cairo_svg_surface_create_for_stream(append_bytes, &out, width_, height_);
+  cairo_t* cr = nullptr;
   try {
     check_surface(svg, "creating the SVG document");
     cairo_svg_surface_set_document_unit(svg, CAIRO_SVG_UNIT_PX);
-    replay(recording_, svg, 1.0);
+    cr = cairo_create(svg);
+    prepare(cr);
+    for (const auto& op : ops_) op(cr);
+    const cairo_status_t st = cairo_status(cr);
+    SF_CHECK(st == CAIRO_STATUS_SUCCESS) << "drawing the SVG: " << cairo_status_to_string(st);
+    cairo_destroy(cr);
+    cr = nullptr;
     cairo_surface_finish(svg);  // writes the document's end
     check_surface(svg, "writing SVG");
   } catch (...) {
+    if (cr != nullptr) cairo_destroy(cr);
     cairo_surface_destroy(svg);
     throw;
   }

@@ -1,8 +1,8 @@
 // A drawing surface for charts and pictures: one drawing, written as PNG or SVG.
 //
-// The drawing is recorded into a Cairo recording surface and replayed onto an image surface
-// (PNG, at twice the size so text stays crisp on high-density screens) or onto an SVG surface,
-// so both files show the same picture. Coordinates are CSS pixels, origin top left, y down.
+// The drawing is recorded into a Cairo recording surface, replayed onto an image surface for
+// the PNG (at twice the size so text stays crisp on high-density screens), and its operations
+// are kept and played again onto an SVG surface for the SVG, so both files show one picture. Coordinates are CSS pixels, origin top left, y down.
 // Text is DejaVu Sans; text that is not valid UTF-8 (a byte-level BPE token can be part of a
 // character) is drawn with U+FFFD in place of each invalid byte.
 //
@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -94,11 +95,13 @@ class Canvas {
   void save(const std::string& path) const;
 
  private:
-  void set_font(double size, bool bold) const;
+  // Draws op into the recording (what png() replays) and keeps it for svg().
+  void add(std::function<void(cairo_t*)> op);
 
   double width_, height_;
   cairo_surface_t* recording_ = nullptr;
   cairo_t* cr_ = nullptr;
+  std::vector<std::function<void(cairo_t*)>> ops_;
   std::vector<TextItem> texts_;
 };
 

@@ -384,7 +384,16 @@ void draw(Canvas& c, const BarChart& chart, Box box) {
     lo = std::min(lo, *chart.reference), hi = std::max(hi, *chart.reference);
   if (lo == hi) hi = 1;
 
-  const double top = draw_title(c, b, chart.title);
+  double top = draw_title(c, b, chart.title);
+  const Color red{0.84, 0.15, 0.16, 1};
+  const bool has_reference = chart.reference && std::isfinite(*chart.reference);
+  if (has_reference && !chart.reference_label.empty()) {
+    // In a legend line under the title: inside the plot it would sit on the bars' values.
+    const double y = top + 4 + kTickSize;
+    c.line(b.x + 60, y - 4, b.x + 78, y - 4, red, 1.2, true);
+    c.text(b.x + 82, y, chart.reference_label, kTickSize, kText);
+    top = y + 4;
+  }
   const double plot_top = top + kPad;
   std::vector<std::string> cats;
   for (const auto& s : chart.categories) cats.push_back(shorten(s, kMaxLabelChars));
@@ -413,15 +422,22 @@ void draw(Canvas& c, const BarChart& chart, Box box) {
   const int stride =
       rotated ? stride_125(kLabelGap / sw) : stride_125((cat_w + 6) / std::max(sw, 1e-9));
   const double zero = sy(0);
+  struct ValueLabel {
+    double x, y, w;
+    std::string text;
+  };
+  std::vector<ValueLabel> values;  // drawn after the reference line, on a backdrop
   for (size_t i = 0; i < n; ++i) {
     const double cx = plot.x + (double(i) + 0.5) * sw;
     const double v = chart.values[i];
     if (std::isfinite(v)) {
       const double y = sy(v);
       c.fill_rect(cx - sw * 0.35, std::min(y, zero), sw * 0.7, std::fabs(zero - y), chart.color);
-      const std::string vl = format_tick(v, std::fabs(v) >= 100 ? 1 : std::fabs(v) >= 1 ? 0.1 : 0.001);
-      if (c.text_width(vl, kTickSize) + 4 <= sw && y - 4 > plot.y + kTickSize)
-        c.text(cx, y - 4, vl, kTickSize, kMuted, Align::center);
+      // Three significant figures of the axis: 49.9k on an axis of 10k steps.
+      const double tick_step = yt.values.size() > 1 ? yt.values[1] - yt.values[0] : 1;
+      const std::string vl = format_value(v, tick_step / 100, std::max(std::fabs(yt.lo), std::fabs(yt.hi)));
+      const double vw = c.text_width(vl, kTickSize);
+      if (vw + 4 <= sw && y - 4 > plot.y + kTickSize) values.push_back({cx, y - 4, vw, vl});
     }
     if (i % static_cast<size_t>(stride) != 0) continue;
     if (rotated)
@@ -432,13 +448,11 @@ void draw(Canvas& c, const BarChart& chart, Box box) {
   }
   c.line(plot.x, zero, plot.x + plot.w, zero, kAxis, 1);
   c.line(plot.x, plot.y, plot.x, plot.y + plot.h, kAxis, 1);
-  if (chart.reference && std::isfinite(*chart.reference)) {
+  if (has_reference) {
     const double y = sy(*chart.reference);
-    const Color red{0.84, 0.15, 0.16, 1};
     c.line(plot.x, y, plot.x + plot.w, y, red, 1.2, true);
-    if (!chart.reference_label.empty())
-      backed_label(c, plot.x + plot.w - 4, y - 4, chart.reference_label, red);
   }
+  for (const ValueLabel& v : values) backed_label(c, v.x + v.w / 2, v.y, v.text, kMuted);
 }
 
 void draw(Canvas& c, const Heatmap& chart, Box box) {

@@ -4,6 +4,7 @@
 #include "viz/canvas.h"
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -18,6 +19,18 @@ namespace seekforge::viz {
 namespace {
 
 using data::testing::TempDir;
+
+// Cairo and fontconfig keep fonts and glyphs in process-wide caches that are never freed; at the
+// end of the test program they are released so the leak checker sees only real leaks.
+class ReleaseFontCaches : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    cairo_debug_reset_static_data();
+    FcFini();
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kReleaseFontCaches =
+    ::testing::AddGlobalTestEnvironment(new ReleaseFontCaches);
 
 struct Reader {
   const std::vector<uint8_t>* bytes;
