@@ -263,6 +263,14 @@ std::vector<std::pair<size_t, size_t>> finite_runs(const std::vector<double>& x,
   return runs;
 }
 
+Series series(std::string name, std::vector<double> x, std::vector<double> y) {
+  Series s;
+  s.name = std::move(name);
+  s.x = std::move(x);
+  s.y = std::move(y);
+  return s;
+}
+
 void draw(Canvas& c, const LineChart& chart, Box box) {
   const Box b = whole(c, box);
   for (const Series& s : chart.series)

@@ -52,6 +52,9 @@ struct Series {
   bool dots = false;  // a dot at each point (for sparse series such as validation loss)
 };
 
+// A series with the default colour and style.
+Series series(std::string name, std::vector<double> x, std::vector<double> y);
+
 // A dashed vertical line at x with a label along it ("checkpoint", "early stop").
 struct Marker {
   double x = 0;

@@ -196,20 +196,23 @@ struct Figure {
   std::unique_ptr<Canvas> canvas;
 };
 
-Series series(const std::string& name, std::vector<double> x, std::vector<double> y) {
-  Series s;
-  s.name = name;
-  s.x = std::move(x);
-  s.y = std::move(y);
-  return s;
-}
-
 Marker marker(double x, const std::string& label, Color color) {
   Marker m;
   m.x = x;
   m.label = label;
   m.color = color;
   return m;
+}
+
+// One series over the training steps; the title names it, so there is no legend.
+LineChart per_step_chart(const std::string& title, const std::string& y_label,
+                         const std::vector<double>& steps, const std::vector<double>& values) {
+  LineChart ch;
+  ch.title = title;
+  ch.x_label = "step";
+  ch.y_label = y_label;
+  ch.series.push_back(series(title, steps, values));
+  return ch;
 }
 
 std::unique_ptr<Canvas> drawn(const LineChart& ch) {
@@ -363,34 +366,22 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
                     drawn(ch)});
   }
   if (!m.train.empty()) {
-    LineChart ch;
-    ch.title = "Learning rate";
-    ch.x_label = "step";
-    ch.y_label = "learning rate";
-    ch.series.push_back(series("learning rate", steps, lr));
-    figs.push_back({"lr", "Learning rate", "The schedule's learning rate at each step.", drawn(ch)});
-
-    LineChart g;
-    g.title = "Gradient norm";
-    g.x_label = "step";
-    g.y_label = "global gradient norm (before clipping)";
-    g.series.push_back(series("gradient norm", steps, gnorm));
+    figs.push_back({"lr", "Learning rate", "The schedule's learning rate at each step.",
+                    drawn(per_step_chart("Learning rate", "learning rate", steps, lr))});
+    LineChart g = per_step_chart("Gradient norm", "global gradient norm (before clipping)", steps,
+                                 gnorm);
     g.log_y = true;
-    std::string caption = "The global gradient norm on a log scale; gaps are skipped steps (NaN/inf).";
     if (cfg) {
       Threshold t;
       t.y = cfg->train.grad_norm_alarm;
       t.label = "alarm threshold (" + format_tick(t.y, t.y) + ")";
       g.thresholds.push_back(t);
     }
-    figs.push_back({"grad_norm", "Gradient norm", caption, drawn(g)});
-
-    LineChart th;
-    th.title = "Throughput";
-    th.x_label = "step";
-    th.y_label = "throughput (tokens/s)";
-    th.series.push_back(series("tokens/s", steps, tps));
-    figs.push_back({"throughput", "Throughput", "Training tokens per second at each step.", drawn(th)});
+    figs.push_back({"grad_norm", "Gradient norm",
+                    "The global gradient norm on a log scale; gaps are skipped steps (NaN/inf).",
+                    drawn(g)});
+    figs.push_back({"throughput", "Throughput", "Training tokens per second at each step.",
+                    drawn(per_step_chart("Throughput", "throughput (tokens/s)", steps, tps))});
   }
 
   // Expert load per MoE layer: share of the layer's routed tokens per expert over the steps,

@@ -109,14 +109,6 @@ TEST(ChartLine, NanMakesGaps) {
   EXPECT_TRUE(finite_runs(x, std::vector<double>(7, nan)).empty());
 }
 
-Series series(const std::string& name, std::vector<double> x, std::vector<double> y) {
-  Series s;
-  s.name = name;
-  s.x = std::move(x);
-  s.y = std::move(y);
-  return s;
-}
-
 LineChart loss_chart() {
   LineChart ch;
   ch.title = "Loss";
