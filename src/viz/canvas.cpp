@@ -80,9 +80,8 @@ Color palette(int i) {
 
 Color viridis(double t) {
   // matplotlib's viridis sampled at 0, 1/8, ..., 1; linear between samples.
-  static constexpr std::array<uint32_t, 9> kStops = {0x440154, 0x472d7b, 0x3b528b,
-                                                     0x2c728e, 0x21918c, 0x28ae80,
-                                                     0x5ec962, 0xaddc30, 0xfde725};
+  static constexpr std::array<uint32_t, 9> kStops = {
+      0x440154, 0x472d7b, 0x3b528b, 0x2c728e, 0x21918c, 0x28ae80, 0x5ec962, 0xaddc30, 0xfde725};
   if (!(t >= 0)) t = 0;  // NaN goes to the low end too
   if (t > 1) t = 1;
   const double pos = t * double(kStops.size() - 1);
@@ -93,9 +92,7 @@ Color viridis(double t) {
 }
 
 std::string css(Color c) {
-  auto byte = [](double v) {
-    return static_cast<int>(std::lround(std::clamp(v, 0.0, 1.0) * 255));
-  };
+  auto byte = [](double v) { return static_cast<int>(std::lround(std::clamp(v, 0.0, 1.0) * 255)); };
   char buf[64];
   if (c.a >= 1) {
     std::snprintf(buf, sizeof buf, "#%02x%02x%02x", byte(c.r), byte(c.g), byte(c.b));

@@ -2,9 +2,10 @@
 //
 // The drawing is recorded into a Cairo recording surface, replayed onto an image surface for
 // the PNG (at twice the size so text stays crisp on high-density screens), and its operations
-// are kept and played again onto an SVG surface for the SVG, so both files show one picture. Coordinates are CSS pixels, origin top left, y down.
-// Text is DejaVu Sans; text that is not valid UTF-8 (a byte-level BPE token can be part of a
-// character) is drawn with U+FFFD in place of each invalid byte.
+// are kept and played again onto an SVG surface for the SVG, so both files show one picture.
+// Coordinates are CSS pixels, origin top left, y down. Text is DejaVu Sans; text that is not valid
+// UTF-8 (a byte-level BPE token can be part of a character) is drawn with U+FFFD in place of each
+// invalid byte.
 //
 // It is not a layout engine: charts (chart.h) place every item themselves. A Canvas owns its
 // Cairo objects and is not thread-safe; use one per thread.

@@ -18,8 +18,8 @@ constexpr Color kMuted{0.4, 0.4, 0.4, 1};
 constexpr Color kGrid{0.9, 0.9, 0.9, 1};
 constexpr Color kAxis{0.55, 0.55, 0.55, 1};
 constexpr Color kMissing{0.82, 0.82, 0.82, 1};
-constexpr double kPad = 8;           // space between the parts of a chart
-constexpr double kLabelGap = 13;     // least distance between the baselines of stacked labels
+constexpr double kPad = 8;             // space between the parts of a chart
+constexpr double kLabelGap = 13;       // least distance between the baselines of stacked labels
 constexpr size_t kMaxLabelChars = 18;  // row, column and category labels are cut to this
 
 double pow10i(int e) {
@@ -46,16 +46,19 @@ std::string format_value(double v, double step, double magnitude) {
   magnitude = std::max(magnitude, std::fabs(v));
   char buf[64];
   if (magnitude >= 1e4) {
-    const double unit = magnitude >= 1e12 ? 1e12 : magnitude >= 1e9 ? 1e9 : magnitude >= 1e6 ? 1e6 : 1e3;
+    const double unit = magnitude >= 1e12  ? 1e12
+                        : magnitude >= 1e9 ? 1e9
+                        : magnitude >= 1e6 ? 1e6
+                                           : 1e3;
     const char* suffix = unit == 1e12 ? "T" : unit == 1e9 ? "G" : unit == 1e6 ? "M" : "k";
     const int decimals = std::max(0, static_cast<int>(std::ceil(-std::log10(step / unit) - 1e-9)));
     std::snprintf(buf, sizeof buf, "%.*f%s", std::min(decimals, 6), v / unit, suffix);
     return buf;
   }
   if (magnitude < 1e-3) {
-    const int digits = std::max(
-        1, static_cast<int>(std::floor(std::log10(std::fabs(v)) + 1e-9) -
-                            std::floor(std::log10(step) + 1e-9)) + 1);
+    const int digits = std::max(1, static_cast<int>(std::floor(std::log10(std::fabs(v)) + 1e-9) -
+                                                    std::floor(std::log10(step) + 1e-9)) +
+                                       1);
     std::snprintf(buf, sizeof buf, "%.*e", std::min(digits, 6) - 1, v);
     return tidy_exponent(buf);
   }
@@ -274,9 +277,9 @@ Series series(std::string name, std::vector<double> x, std::vector<double> y) {
 void draw(Canvas& c, const LineChart& chart, Box box) {
   const Box b = whole(c, box);
   for (const Series& s : chart.series)
-    SF_CHECK(s.x.size() == s.y.size()) << "chart '" << chart.title << "': series '" << s.name
-                                       << "' has " << s.x.size() << " x values and "
-                                       << s.y.size() << " y values";
+    SF_CHECK(s.x.size() == s.y.size())
+        << "chart '" << chart.title << "': series '" << s.name << "' has " << s.x.size()
+        << " x values and " << s.y.size() << " y values";
   // Data ranges over what can be drawn; markers and thresholds are part of the picture.
   double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
   for (const Series& s : chart.series)
@@ -443,7 +446,8 @@ void draw(Canvas& c, const BarChart& chart, Box box) {
       c.fill_rect(cx - sw * 0.35, std::min(y, zero), sw * 0.7, std::fabs(zero - y), chart.color);
       // Three significant figures of the axis: 49.9k on an axis of 10k steps.
       const double tick_step = yt.values.size() > 1 ? yt.values[1] - yt.values[0] : 1;
-      const std::string vl = format_value(v, tick_step / 100, std::max(std::fabs(yt.lo), std::fabs(yt.hi)));
+      const std::string vl =
+          format_value(v, tick_step / 100, std::max(std::fabs(yt.lo), std::fabs(yt.hi)));
       const double vw = c.text_width(vl, kTickSize);
       if (vw + 4 <= sw && y - 4 > plot.y + kTickSize) values.push_back({cx, y - 4, vw, vl});
     }
@@ -467,8 +471,8 @@ void draw(Canvas& c, const Heatmap& chart, Box box) {
   const Box b = whole(c, box);
   SF_CHECK(chart.rows > 0 && chart.cols > 0 &&
            chart.values.size() == size_t(chart.rows) * size_t(chart.cols))
-      << "heatmap '" << chart.title << "': " << chart.values.size() << " values for "
-      << chart.rows << " x " << chart.cols << " cells";
+      << "heatmap '" << chart.title << "': " << chart.values.size() << " values for " << chart.rows
+      << " x " << chart.cols << " cells";
   SF_CHECK(chart.row_labels.empty() || chart.row_labels.size() == size_t(chart.rows))
       << "heatmap '" << chart.title << "': " << chart.row_labels.size() << " row labels for "
       << chart.rows << " rows";
@@ -495,15 +499,16 @@ void draw(Canvas& c, const Heatmap& chart, Box box) {
       {vmax, format_value(vmax, step / 10, std::max(std::fabs(vmin), std::fabs(vmax)))}};
   if (vmax == vmin) bar_labels.pop_back();
   double bar_label_w = 0;
-  for (const auto& [v, l] : bar_labels) bar_label_w = std::max(bar_label_w, c.text_width(l, kTickSize));
+  for (const auto& [v, l] : bar_labels)
+    bar_label_w = std::max(bar_label_w, c.text_width(l, kTickSize));
   bar_label_w = std::max(bar_label_w, widest(c, bar.labels, kTickSize));
 
   const double top = draw_title(c, b, chart.title) + kPad;
   const double label_x = b.x + kPad + kLabelSize;
   const double left = label_x + kPad + (rl.empty() ? 0 : widest(c, rl, kTickSize) + 6);
   const double bar_w = 14;
-  const double right_room = 12 + bar_w + 5 + bar_label_w + 8 +
-                            (chart.value_label.empty() ? 0 : kLabelSize + 4) + kPad;
+  const double right_room =
+      12 + bar_w + 5 + bar_label_w + 8 + (chart.value_label.empty() ? 0 : kLabelSize + 4) + kPad;
   const double plot_w = std::max(10.0, b.x + b.w - right_room - left);
   const double cell_w = plot_w / chart.cols;
   const double col_w = widest(c, cl, kTickSize);
@@ -517,7 +522,9 @@ void draw(Canvas& c, const Heatmap& chart, Box box) {
   const Box plot{left, top, plot_w, std::max(10.0, bottom - top)};
   const double cell_h = plot.h / chart.rows;
 
-  auto colour_of = [&](double v) { return std::isfinite(v) ? viridis((v - vmin) / span) : kMissing; };
+  auto colour_of = [&](double v) {
+    return std::isfinite(v) ? viridis((v - vmin) / span) : kMissing;
+  };
   if (size_t(chart.rows) * size_t(chart.cols) <= 4096) {
     // One rectangle per cell: sharp in the SVG too. Each overlaps its right and lower
     // neighbours by a fraction of a pixel so antialiasing leaves no light seams.
@@ -558,7 +565,8 @@ void draw(Canvas& c, const Heatmap& chart, Box box) {
   // The colour bar: vmax at the top.
   const double bx = plot.x + plot.w + 12;
   std::vector<Color> ramp(64);
-  for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = viridis(1 - double(i) / double(ramp.size() - 1));
+  for (size_t i = 0; i < ramp.size(); ++i)
+    ramp[i] = viridis(1 - double(i) / double(ramp.size() - 1));
   c.image(bx, plot.y, bar_w, plot.h, static_cast<int>(ramp.size()), 1, ramp);
   c.stroke_rect(bx, plot.y, bar_w, plot.h, kAxis, 0.8);
   const Scale sv{vmin, vmax > vmin ? vmax : vmin + 1, plot.y + plot.h, plot.y};

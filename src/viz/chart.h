@@ -46,7 +46,7 @@ std::vector<std::pair<size_t, size_t>> finite_runs(const std::vector<double>& x,
 
 struct Series {
   std::string name;
-  std::vector<double> x, y;  // same length; NaN or inf in y leaves a gap
+  std::vector<double> x, y;    // same length; NaN or inf in y leaves a gap
   std::optional<Color> color;  // default palette(index)
   bool dashed = false;
   bool dots = false;  // a dot at each point (for sparse series such as validation loss)
@@ -80,7 +80,7 @@ struct LineChart {
 struct BarChart {
   std::string title, x_label, y_label;
   std::vector<std::string> categories;
-  std::vector<double> values;  // one per category
+  std::vector<double> values;       // one per category
   std::optional<double> reference;  // a dashed line across, e.g. the balanced load
   std::string reference_label;
   Color color = palette(0);
@@ -90,9 +90,9 @@ struct Heatmap {
   std::string title, x_label, y_label;
   std::string value_label;  // what the colour means, beside the colour bar: "share of tokens"
   int rows = 0, cols = 0;
-  std::vector<double> values;  // row-major, rows * cols; NaN cells are grey
+  std::vector<double> values;                       // row-major, rows * cols; NaN cells are grey
   std::vector<std::string> row_labels, col_labels;  // empty, or one per row / column
-  std::optional<double> vmin, vmax;  // colour range; default the finite min and max
+  std::optional<double> vmin, vmax;                 // colour range; default the finite min and max
 };
 
 // Default chart size, and the text sizes every chart uses at it.

@@ -95,11 +95,20 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char ch : s) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -180,7 +189,8 @@ std::optional<int64_t> checkpoint_parameters(const std::string& run_dir, int64_t
     for (const SafetensorsEntry& e : f.entries()) {
       const std::string& s = e.name;
       const std::string buffer = "e_score_correction_bias";
-      if (s.size() >= buffer.size() && s.compare(s.size() - buffer.size(), buffer.size(), buffer) == 0)
+      if (s.size() >= buffer.size() &&
+          s.compare(s.size() - buffer.size(), buffer.size(), buffer) == 0)
         continue;
       n += e.numel();
     }
@@ -305,20 +315,22 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
   const EvalLine* best = nullptr;
   for (const EvalLine& e : m.eval)
     if (std::isfinite(e.val_loss) && (best == nullptr || e.val_loss < best->val_loss)) best = &e;
-  const int64_t last_step = std::max(m.train.empty() ? 0 : m.train.back().step,
-                                     m.eval.empty() ? 0 : m.eval.back().step);
+  const int64_t last_step =
+      std::max(m.train.empty() ? 0 : m.train.back().step, m.eval.empty() ? 0 : m.eval.back().step);
   bool early_stopped = false;
   if (cfg && best != nullptr && cfg->train.early_stop_patience > 0 &&
       last_step < cfg->train.max_steps) {
     const int64_t evals_after = static_cast<int64_t>(&m.eval.back() - best);
-    early_stopped = evals_after >= cfg->train.early_stop_patience && m.eval.back().step == last_step;
+    early_stopped =
+        evals_after >= cfg->train.early_stop_patience && m.eval.back().step == last_step;
   }
   std::string status;
   if (cfg && last_step >= cfg->train.max_steps)
     status = "finished (" + std::to_string(last_step) + " of " +
              std::to_string(cfg->train.max_steps) + " steps)";
   else if (early_stopped)
-    status = "stopped early at step " + std::to_string(last_step) + ": validation loss did not improve for " +
+    status = "stopped early at step " + std::to_string(last_step) +
+             ": validation loss did not improve for " +
              std::to_string(cfg->train.early_stop_patience) + " evaluations";
   else if (cfg)
     status = "stopped at step " + std::to_string(last_step) + " of " +
@@ -350,8 +362,10 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
       ch.series.push_back(v);
     }
     // One marker per step, its label naming everything that happened there.
-    if (early_stopped) ch.markers.push_back(marker(double(last_step), "early stop", Color{0.84, 0.15, 0.16, 1}));
-    if (best != nullptr) ch.markers.push_back(marker(double(best->step), "best val", Color{0.17, 0.63, 0.17, 1}));
+    if (early_stopped)
+      ch.markers.push_back(marker(double(last_step), "early stop", Color{0.84, 0.15, 0.16, 1}));
+    if (best != nullptr)
+      ch.markers.push_back(marker(double(best->step), "best val", Color{0.17, 0.63, 0.17, 1}));
     for (int64_t s : ckpts) {
       auto same = std::find_if(ch.markers.begin(), ch.markers.end(),
                                [&](const Marker& mk) { return mk.x == double(s); });
@@ -360,16 +374,17 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
       else
         ch.markers.push_back(marker(double(s), "checkpoint", Color{0.35, 0.35, 0.35, 1}));
     }
-    figs.push_back({"loss", "Loss",
-                    "Training loss at every step and validation loss at every evaluation; dashed lines mark "
-                    "checkpoints on disk and the best validation step.",
-                    drawn(ch)});
+    figs.push_back(
+        {"loss", "Loss",
+         "Training loss at every step and validation loss at every evaluation; dashed lines mark "
+         "checkpoints on disk and the best validation step.",
+         drawn(ch)});
   }
   if (!m.train.empty()) {
     figs.push_back({"lr", "Learning rate", "The schedule's learning rate at each step.",
                     drawn(per_step_chart("Learning rate", "learning rate", steps, lr))});
-    LineChart g = per_step_chart("Gradient norm", "global gradient norm (before clipping)", steps,
-                                 gnorm);
+    LineChart g =
+        per_step_chart("Gradient norm", "global gradient norm (before clipping)", steps, gnorm);
     g.log_y = true;
     if (cfg) {
       Threshold t;
@@ -429,11 +444,12 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
     auto hc = std::make_unique<Canvas>(kChartWidth, kChartHeight);
     draw(*hc, h);
     const std::string L = std::to_string(layer);
-    figs.push_back({"expert_load_layer" + L, "Expert load, MoE layer " + L,
-                    "Each column is a logged step, each row a routed expert; the colour is the share of "
-                    "the layer's routed tokens the expert received (balanced: " +
-                        fixed(1.0 / double(E), 3) + ").",
-                    std::move(hc)});
+    figs.push_back(
+        {"expert_load_layer" + L, "Expert load, MoE layer " + L,
+         "Each column is a logged step, each row a routed expert; the colour is the share of "
+         "the layer's routed tokens the expert received (balanced: " +
+             fixed(1.0 / double(E), 3) + ").",
+         std::move(hc)});
 
     BarChart b;
     b.title = "Tokens per expert, MoE layer " + L + " (whole run)";
@@ -449,9 +465,10 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
     b.reference_label = "balanced load (mean)";
     auto bc = std::make_unique<Canvas>(kChartWidth, kChartHeight);
     draw(*bc, b);
-    figs.push_back({"expert_tokens_layer" + L, "Tokens per expert, MoE layer " + L,
-                    "Tokens routed to each expert over all logged steps; the dashed line is the mean.",
-                    std::move(bc)});
+    figs.push_back(
+        {"expert_tokens_layer" + L, "Tokens per expert, MoE layer " + L,
+         "Tokens routed to each expert over all logged steps; the dashed line is the mean.",
+         std::move(bc)});
   }
 
   // The summary table.
@@ -462,7 +479,7 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
   row("run directory", run_dir);
   row("status", status);
   row("steps logged", std::to_string(m.train.size()) + " training, " +
-                                        std::to_string(m.eval.size()) + " evaluation lines");
+                          std::to_string(m.eval.size()) + " evaluation lines");
   double final_loss = kNaN, best_loss = kNaN;
   for (const TrainLine& t : m.train)
     if (std::isfinite(t.loss)) {
@@ -472,8 +489,8 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
   row("final train loss", fixed(final_loss, 4) + " (lowest " + fixed(best_loss, 4) + ")");
   if (!m.eval.empty())
     row("final val loss", fixed(m.eval.back().val_loss, 4) + " at step " +
-                                            std::to_string(m.eval.back().step) + " (perplexity " +
-                                            fixed(m.eval.back().val_ppl, 2) + ")");
+                              std::to_string(m.eval.back().step) + " (perplexity " +
+                              fixed(m.eval.back().val_ppl, 2) + ")");
   if (best != nullptr)
     row("best val loss", fixed(best->val_loss, 4) + " at step " + std::to_string(best->step));
   if (!m.train.empty()) {
@@ -487,17 +504,21 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
       skipped += x.skipped;
       alarms += x.alarm;
     }
-    row("mean throughput", n ? with_commas(std::llround(tps_sum / double(n))) + " tokens/s" : "n/a");
-    row("skipped steps / gradient alarms", std::to_string(skipped) + " / " + std::to_string(alarms));
+    row("mean throughput",
+        n ? with_commas(std::llround(tps_sum / double(n))) + " tokens/s" : "n/a");
+    row("skipped steps / gradient alarms",
+        std::to_string(skipped) + " / " + std::to_string(alarms));
   }
   if (params) row("parameters", with_commas(*params));
   if (cfg) {
     const ModelConfig& mc = cfg->model;
-    std::string model = std::to_string(mc.n_layers) + " layers, d_model " + std::to_string(mc.d_model) +
-                        ", vocabulary " + std::to_string(mc.vocab_size) + ", attention " + mc.attention;
+    std::string model = std::to_string(mc.n_layers) + " layers, d_model " +
+                        std::to_string(mc.d_model) + ", vocabulary " +
+                        std::to_string(mc.vocab_size) + ", attention " + mc.attention;
     if (mc.moe)
       model += ", MoE " + std::to_string(mc.moe->n_routed_experts) + " routed experts (top-" +
-               std::to_string(mc.moe->top_k) + ") + " + std::to_string(mc.moe->n_shared_experts) + " shared";
+               std::to_string(mc.moe->top_k) + ") + " + std::to_string(mc.moe->n_shared_experts) +
+               " shared";
     row("model", model);
   }
   std::string ck;
@@ -532,8 +553,8 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
     result.files.push_back(base + ".svg");
     html << "<h2>" << html_escape(f.heading) << "</h2>\n<figure>\n<img alt=\""
          << html_escape(f.heading) << "\" src=\"data:image/png;base64," << base64(png)
-         << "\">\n<figcaption>" << html_escape(f.caption) << " (" << html_escape(f.name)
-         << ".png, " << html_escape(f.name) << ".svg)</figcaption>\n</figure>\n";
+         << "\">\n<figcaption>" << html_escape(f.caption) << " (" << html_escape(f.name) << ".png, "
+         << html_escape(f.name) << ".svg)</figcaption>\n</figure>\n";
   }
   html << "</body>\n</html>\n";
   result.html = out_dir + "/report.html";

@@ -51,8 +51,8 @@ struct RunMetrics {
 RunMetrics read_metrics(const std::string& path);
 
 struct ReportResult {
-  std::string html;                 // path of report.html
-  std::vector<std::string> files;   // every file written, report.html last
+  std::string html;                // path of report.html
+  std::vector<std::string> files;  // every file written, report.html last
   std::vector<std::string> warnings;
 };
 

@@ -124,11 +124,11 @@ TEST(Canvas, SaveToAMissingDirectoryNamesThePath) {
 
 TEST(Canvas, InvalidUtf8IsReplacedAndDraws) {
   EXPECT_EQ(valid_utf8("abc"), "abc");
-  EXPECT_EQ(valid_utf8("h\xC3\xA9"), "h\xC3\xA9");             // é
+  EXPECT_EQ(valid_utf8("h\xC3\xA9"), "h\xC3\xA9");                // é
   EXPECT_EQ(valid_utf8("\xF0\x9F\x98\x80"), "\xF0\x9F\x98\x80");  // an emoji
-  EXPECT_EQ(valid_utf8("a\xC3"), "a\xEF\xBF\xBD");              // a cut-off é
+  EXPECT_EQ(valid_utf8("a\xC3"), "a\xEF\xBF\xBD");                // a cut-off é
   EXPECT_EQ(valid_utf8("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_EQ(valid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
+  EXPECT_EQ(valid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
   EXPECT_EQ(valid_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
   EXPECT_EQ(valid_utf8("\xFF"), "\xEF\xBF\xBD");
 

@@ -28,8 +28,9 @@ void expect_no_overlap(const Canvas& c) {
       if (t[i].rotate_deg != 0) continue;
       auto span = [&](const TextItem& a) {
         const double w = c.text_width(a.text, a.size, a.bold);
-        const double x0 = a.align == Align::left ? a.x : a.align == Align::center ? a.x - w / 2
-                                                                                  : a.x - w;
+        const double x0 = a.align == Align::left     ? a.x
+                          : a.align == Align::center ? a.x - w / 2
+                                                     : a.x - w;
         return std::pair{x0, x0 + w};
       };
       const auto [a0, a1] = span(t[i]);
@@ -54,8 +55,8 @@ TEST(ChartTicks, LinearOnKnownRanges) {
   EXPECT_EQ(t.values, (std::vector<double>{0, 2, 4, 6, 8, 10}));
 
   t = linear_ticks(-0.03, 0.07, 5);  // step 0.02
-  EXPECT_EQ(t.labels, (std::vector<std::string>{"-0.04", "-0.02", "0", "0.02", "0.04", "0.06",
-                                                "0.08"}));
+  EXPECT_EQ(t.labels,
+            (std::vector<std::string>{"-0.04", "-0.02", "0", "0.02", "0.04", "0.06", "0.08"}));
 
   t = linear_ticks(5, 5, 6);  // a flat line still gets an axis around it
   EXPECT_LT(t.lo, 5);
@@ -207,7 +208,8 @@ TEST(ChartHeatmap, DrawsSmallAndLargeMatrices) {
     h.cols = n;
     for (int r = 0; r < h.rows; ++r) {
       h.row_labels.push_back(std::to_string(r));
-      for (int k = 0; k < n; ++k) h.values.push_back(r == 3 && k == 1 ? std::nan("") : (r + k % 7) / 20.0);
+      for (int k = 0; k < n; ++k)
+        h.values.push_back(r == 3 && k == 1 ? std::nan("") : (r + k % 7) / 20.0);
     }
     for (int k = 0; k < n; ++k) h.col_labels.push_back(std::to_string(k + 1));
     Canvas c(kChartWidth, kChartHeight);
@@ -241,7 +243,8 @@ TEST(ChartHeatmap, LongColumnLabelsTurnAndBadShapesThrow) {
   Canvas c(kChartWidth, 520);
   draw(c, h);
   bool turned = false;
-  for (const TextItem& t : c.texts()) turned |= t.rotate_deg == -90 && t.text.rfind("tokenword", 0) == 0;
+  for (const TextItem& t : c.texts())
+    turned |= t.rotate_deg == -90 && t.text.rfind("tokenword", 0) == 0;
   EXPECT_TRUE(turned);
   expect_no_overlap(c);
   EXPECT_GT(c.png().size(), 1000u);

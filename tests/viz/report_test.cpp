@@ -23,12 +23,13 @@ using data::testing::write_bytes;
 
 std::string train_line(int step, bool moe = true) {
   const double loss = 3.4 * std::exp(-step / 15.0) + 0.4;
-  std::string s = "{\"step\":" + std::to_string(step) + ",\"loss\":" + std::to_string(loss) +
-                  ",\"ce_loss\":" + std::to_string(loss) + ",\"lr\":" + std::to_string(1e-3 * step / 40) +
-                  ",\"grad_norm\":" + (step == 7 ? std::string("null") : std::to_string(0.5 + 1.0 / step)) +
-                  ",\"tokens_per_s\":" + std::to_string(40000 + 100 * (step % 5)) +
-                  ",\"mfu\":0.01,\"tokens\":" + std::to_string(512 * step) +
-                  ",\"elapsed_s\":" + std::to_string(0.1 * step);
+  std::string s =
+      "{\"step\":" + std::to_string(step) + ",\"loss\":" + std::to_string(loss) +
+      ",\"ce_loss\":" + std::to_string(loss) + ",\"lr\":" + std::to_string(1e-3 * step / 40) +
+      ",\"grad_norm\":" + (step == 7 ? std::string("null") : std::to_string(0.5 + 1.0 / step)) +
+      ",\"tokens_per_s\":" + std::to_string(40000 + 100 * (step % 5)) +
+      ",\"mfu\":0.01,\"tokens\":" + std::to_string(512 * step) +
+      ",\"elapsed_s\":" + std::to_string(0.1 * step);
   if (step == 7) s += ",\"skipped\":true";
   if (moe) {
     s += ",\"aux_loss\":0.0,\"moe\":[{\"layer\":0,\"load\":[" + std::to_string(200 + step) + "," +
@@ -79,8 +80,8 @@ TEST(Report, WritesHtmlAndEveryChart) {
   const std::string out = dir.file("report");
   const ReportResult r = write_report(dir.path(), out);
   EXPECT_EQ(r.html, out + "/report.html");
-  for (const char* name : {"loss", "lr", "grad_norm", "throughput", "expert_load_layer0",
-                           "expert_tokens_layer0"}) {
+  for (const char* name :
+       {"loss", "lr", "grad_norm", "throughput", "expert_load_layer0", "expert_tokens_layer0"}) {
     for (const char* ext : {".png", ".svg"}) {
       const std::string path = out + "/" + name + ext;
       EXPECT_TRUE(std::filesystem::exists(path)) << path;
@@ -123,7 +124,8 @@ TEST(Report, CorruptMiddleLineIsAnErrorNamingTheLine) {
   expect_error([&] { write_report(dir.path()); }, {dir.file("metrics.jsonl") + ":4", "JSON"});
   EXPECT_FALSE(std::filesystem::exists(dir.file("report.html")));
 
-  write_bytes(dir.file("metrics.jsonl"), train_line(1) + "{\"step\":2,\"loss\":\"low\"}\n" + train_line(3));
+  write_bytes(dir.file("metrics.jsonl"),
+              train_line(1) + "{\"step\":2,\"loss\":\"low\"}\n" + train_line(3));
   expect_error([&] { read_metrics(dir.file("metrics.jsonl")); },
                {dir.file("metrics.jsonl") + ":2", "\"loss\""});
 }
