@@ -355,6 +355,13 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
     ch.title = "Loss";
     ch.x_label = "step";
     ch.y_label = "loss (nats/token)";
+    // A loss that falls by orders of magnitude (a task the model learns) is only readable on a
+    // log scale; the ordinary few-fold fall of pretraining stays linear.
+    double lo = INFINITY, hi = 0;
+    for (const auto* v : {&loss, &val})
+      for (double x : *v)
+        if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+    ch.log_y = lo > 0 && hi / lo >= 50;
     if (!m.train.empty()) ch.series.push_back(series("train loss", steps, loss));
     if (!m.eval.empty()) {
       Series v = series("val loss", eval_steps, val);
