@@ -1,0 +1,33 @@
+// `seekforge report`: a thin wrapper over viz::write_report.
+//
+//   report RUN_DIR [--out DIR]
+#include "apps/report_cmd.h"
+
+#include <cstdio>
+#include <string>
+
+#include "viz/report.h"
+
+namespace seekforge::apps {
+
+namespace {
+struct Args {
+  std::string run_dir, out;
+} g;
+}  // namespace
+
+CLI::App* add_report_command(CLI::App& app) {
+  CLI::App* sub = app.add_subcommand(
+      "report", "charts (PNG and SVG) and a self-contained report.html of a training run");
+  sub->add_option("RUN_DIR", g.run_dir, "the run directory (train.out_dir)")->required();
+  sub->add_option("--out", g.out, "write the report here instead of into RUN_DIR");
+  return sub;
+}
+
+int run_report() {
+  const viz::ReportResult r = viz::write_report(g.run_dir, g.out);
+  std::printf("wrote %s (%zu chart files beside it)\n", r.html.c_str(), r.files.size() - 1);
+  return 0;
+}
+
+}  // namespace seekforge::apps
