@@ -1,6 +1,7 @@
 #include "viz/metrics_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -286,6 +287,13 @@ MetricsServer::MetricsServer(const MetricsStore& store, const std::string& host,
     if (res.status == 404)
       res.set_content("not found: " + req.path + " (try /, /metrics or /api/metrics?since=STEP)\n",
                       "text/plain; charset=utf-8");
+  });
+  // httplib's default also sets SO_REUSEPORT, which lets a second run bind the same port and
+  // share its connections; SO_REUSEADDR alone allows a restart right after a stop and refuses a
+  // port another process listens on.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   errno = 0;
   bool bound = false;
