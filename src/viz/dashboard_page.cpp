@@ -105,7 +105,8 @@ function ticks(lo, hi, n) {
 // A line chart: series [{name, color, points: [[x, y]...], dash}], axis labels with units.
 function lineChart(id, opt) {
   const host = document.getElementById(id);
-  const W = 620, H = 260, L = 64, R = 12, T = 10, B = 40;
+  const legend = opt.series.length > 1;
+  const W = 620, H = 260, L = 64, R = 12, T = legend ? 28 : 10, B = 40;
   const svg = el("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img" });
   el("title", {}, svg, opt.title);
   let n = 0, xs = [], ys = [];
@@ -128,7 +129,7 @@ function lineChart(id, opt) {
   const fy = ys.map(f);
   let y0 = lo(fy), y1 = hi(fy);
   if (!opt.log && opt.zero) y0 = Math.min(0, y0);
-  if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
+  if (y1 === y0) { if (opt.zero && y0 === 0) y1 = 1; else { y0 -= 0.5; y1 += 0.5; } }
   const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
   const px = x => L + (x - x0) / (x1 - x0) * (W - L - R);
   const py = y => T + (1 - (f(y) - y0) / (y1 - y0)) * (H - T - B);
@@ -162,15 +163,15 @@ function lineChart(id, opt) {
     });
     el("path", { d, fill: "none", stroke: s.color, "stroke-width": s.width || 1.5,
                  "stroke-dasharray": s.dash || "none", "data-series": s.name }, svg);
-    if (pts.length < 3)
+    if (pts.length < 3 && s.count === undefined)
       for (const [x, y] of pts) el("circle", { cx: px(x), cy: py(y), r: 3, fill: s.color }, svg);
   }
-  if (opt.series.length > 1) {
-    let lx = L + 10;
+  if (legend) {  // in a band above the plot, clear of the data
+    let lx = L;
     for (const s of opt.series) {
-      el("line", { x1: lx, x2: lx + 18, y1: T + 10, y2: T + 10, stroke: s.color,
+      el("line", { x1: lx, x2: lx + 18, y1: 12, y2: 12, stroke: s.color,
                    "stroke-width": 2, "stroke-dasharray": s.dash || "none" }, svg);
-      const t = el("text", { x: lx + 22, y: T + 14 }, svg, s.name);
+      el("text", { x: lx + 22, y: 16 }, svg, s.name);
       lx += 30 + 6.2 * s.name.length;
     }
   }
@@ -295,7 +296,7 @@ function render() {
   const thr = run.grad_norm_alarm;
   const gn = steps.map(l => [sx(l), l.grad_norm]);
   const gmax = Math.max(0, hi(gn.map(p => p[1]).filter(Number.isFinite)));
-  if (state.gnormLog === null && gn.length > 0) state.gnormLog = thr > 20 * gmax;
+  if (state.gnormLog === null && gn.length > 0) state.gnormLog = thr > 10 * gmax;
   document.getElementById("gnorm-scale").textContent = state.gnormLog ? "linear scale" : "log scale";
   const gseries = [{ name: "gradient norm (before clipping)", color: COLORS[2], points: gn }];
   if (thr !== undefined && gn.length > 0)
