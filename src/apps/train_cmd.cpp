@@ -123,6 +123,10 @@ void attach_dashboard(const Config& config, viz::MetricsStore& store, train::Tra
     for (int64_t id : prompt) prompt_text += decode_token(id, V);
   }
   SF_CHECK(!prompt.empty()) << "--sample-prompt is empty";
+  // Checked here, not at the first sample: a bad prompt must not stop a run midway.
+  SF_CHECK(static_cast<int64_t>(prompt.size()) < config.model.max_seq_len)
+      << "--sample-prompt has " << prompt.size() << " tokens; the model's max_seq_len is "
+      << config.model.max_seq_len;
   store.set_run_info({{"config", config_to_toml(config)},
                       {"out_dir", config.train.out_dir},
                       {"max_steps", config.train.max_steps},
