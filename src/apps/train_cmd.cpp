@@ -8,6 +8,7 @@
 #include "infer/generate.h"
 #include "io/tensor_file.h"
 #include "train/evaluate.h"
+#include "train/text_codec.h"
 #include "train/trainer.h"
 #include "viz/metrics_server.h"
 
@@ -26,16 +27,6 @@ struct Args {
   int64_t sample_every = 50;
 } g;
 
-// Text to token ids: the byte-level vocabulary (ids 0..255 are bytes) until a trained tokenizer
-// is attached to the checkpoint.
-std::vector<int64_t> encode_bytes(const std::string& text, int64_t vocab) {
-  SF_CHECK(vocab >= 256) << "--prompt text needs a byte-level model (vocab_size >= 256, this one "
-                         << "has " << vocab << "); pass --prompt-ids instead";
-  std::vector<int64_t> ids;
-  for (unsigned char ch : text) ids.push_back(ch);
-  return ids;
-}
-
 std::vector<int64_t> parse_ids(const std::string& s) {
   std::vector<int64_t> ids;
   std::istringstream in(s);
@@ -52,11 +43,6 @@ std::vector<int64_t> parse_ids(const std::string& s) {
     ids.push_back(v);
   }
   return ids;
-}
-
-std::string decode_token(int64_t id, int64_t vocab) {
-  if (vocab >= 256 && id < 256) return std::string(1, static_cast<char>(id));
-  return "<" + std::to_string(id) + ">";
 }
 
 Tensor json_matrix(const nlohmann::json& j, const char* key) {
@@ -96,8 +82,8 @@ CLI::App* add_train_command(CLI::App& app) {
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
       ->capture_default_str();
   sub->add_option("--sample-prompt", g.sample_prompt,
-                  "the sample's prompt: text for byte-level models (vocab_size >= 256), token ids "
-                  "\"1 2 3\" for others");
+                  "the sample's prompt: text (the run's tokenizer, or bytes when vocab_size >= "
+                  "256), or token ids \"1 2 3\" for a model with no text form");
   return sub;
 }
 
@@ -108,11 +94,11 @@ namespace {
 // weights hold still).
 void attach_dashboard(const Config& config, viz::MetricsStore& store, train::TrainHooks& hooks) {
   const int64_t V = config.model.vocab_size;
+  // The run's own tokenizer (or bytes), as `generate` will read its checkpoints.
+  const train::TextCodec codec = train::TextCodec::for_run(config, config.train.out_dir);
   std::vector<int64_t> prompt;
-  std::string prompt_text;
-  if (V >= 256) {
-    prompt_text = g.sample_prompt.empty() ? "Once upon a time" : g.sample_prompt;
-    prompt = encode_bytes(prompt_text, V);
+  if (codec.can_encode()) {
+    prompt = codec.encode(g.sample_prompt.empty() ? "Once upon a time" : g.sample_prompt);
   } else {
     prompt = parse_ids(g.sample_prompt.empty() ? "1 2 3 4 5 6 7 8" : g.sample_prompt);
     for (int64_t& id : prompt) {
@@ -120,8 +106,8 @@ void attach_dashboard(const Config& config, viz::MetricsStore& store, train::Tra
           << "--sample-prompt: token " << id << " is outside the vocabulary [0, " << V << ")";
       id %= V;
     }
-    for (int64_t id : prompt) prompt_text += decode_token(id, V);
   }
+  const std::string prompt_text = codec.decode(prompt);
   SF_CHECK(!prompt.empty()) << "--sample-prompt is empty";
   // Checked here, not at the first sample: a bad prompt must not stop a run midway.
   SF_CHECK(static_cast<int64_t>(prompt.size()) < config.model.max_seq_len)
@@ -149,14 +135,14 @@ void attach_dashboard(const Config& config, viz::MetricsStore& store, train::Tra
   };
   if (g.sample_every <= 0) return;
   const int64_t every = g.sample_every;
-  hooks.on_step = [&store, prompt, prompt_text, every, V](nn::Transformer& model, int64_t step) {
+  hooks.on_step = [&store, codec, prompt, prompt_text, every](nn::Transformer& model,
+                                                              int64_t step) {
     if (step % every != 0) return;
     infer::GenerateOptions opt;
     opt.max_tokens = 48;
     opt.sampling = {0.8, 0, 1.0, static_cast<uint64_t>(step)};
-    std::string text;
-    for (int64_t id : infer::generate(model, prompt, opt)) text += decode_token(id, V);
-    store.set_sample(step, prompt_text, text);
+    if (const int64_t eos = codec.special_id("eos"); eos >= 0) opt.stop_tokens.push_back(eos);
+    store.set_sample(step, prompt_text, codec.decode(infer::generate(model, prompt, opt)));
   };
 }
 
@@ -225,7 +211,7 @@ CLI::App* add_generate_command(CLI::App& app) {
   sub->add_option("--checkpoint", g.checkpoint, "checkpoint directory")
       ->required()
       ->check(CLI::ExistingDirectory);
-  auto* p = sub->add_option("--prompt", g.prompt, "prompt text (byte-level models)");
+  auto* p = sub->add_option("--prompt", g.prompt, "prompt text (encoded with the run's tokenizer, or as bytes)");
   auto* pi = sub->add_option("--prompt-ids", g.prompt_ids, "prompt as token ids: \"1 2 3\"");
   p->excludes(pi);
   sub->add_option("--max-tokens", g.max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
@@ -241,20 +227,21 @@ int run_generate() {
   train::TrainedModel t = train::load_trained_model(g.checkpoint);
   const int64_t V = t.config.model.vocab_size;
   SF_CHECK(!g.prompt.empty() || !g.prompt_ids.empty()) << "generate: give --prompt or --prompt-ids";
-  std::vector<int64_t> prompt = g.prompt_ids.empty() ? encode_bytes(g.prompt, V)
-                                                     : parse_ids(g.prompt_ids);
+  const train::TextCodec codec = train::TextCodec::for_checkpoint(t.config, g.checkpoint);
+  std::vector<int64_t> prompt = g.prompt_ids.empty() ? codec.encode(g.prompt) : parse_ids(g.prompt_ids);
   for (int64_t id : prompt)
     SF_CHECK(id >= 0 && id < V) << "--prompt-ids: token " << id << " is outside the vocabulary [0, "
                                 << V << ")";
   infer::GenerateOptions opt;
   opt.max_tokens = g.max_tokens;
   opt.sampling = {g.temperature, g.top_k, g.top_p, g.seed};
-  if (g.prompt_ids.empty()) std::fputs(g.prompt.c_str(), stdout);
-  else
-    for (int64_t id : prompt) std::fputs(decode_token(id, V).c_str(), stdout);
+  // A document ends at eos: what follows it would be the start of an unrelated one.
+  if (const int64_t eos = codec.special_id("eos"); eos >= 0) opt.stop_tokens.push_back(eos);
+  std::fputs(g.prompt_ids.empty() ? g.prompt.c_str() : codec.decode(prompt).c_str(), stdout);
   std::fflush(stdout);
   infer::generate(*t.model, prompt, opt, [&](int64_t id) {
-    std::fputs(decode_token(id, V).c_str(), stdout);
+    if (id == codec.special_id("eos")) return;
+    std::fputs(codec.token_bytes(id).c_str(), stdout);
     std::fflush(stdout);
   });
   std::fputs("\n", stdout);
