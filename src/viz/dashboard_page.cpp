@@ -86,7 +86,7 @@ function hi(a) { let m = -Infinity; for (const v of a) if (v > m) m = v; return 
 function fmt(v) {
   if (v === 0) return "0";
   const a = Math.abs(v);
-  if (a >= 1e6 || a < 1e-3) return v.toExponential(1);
+  if (a >= 1e6 || a < 1e-3) return v.toExponential(1).replace(".0e", "e");
   if (a >= 100) return v.toFixed(0);
   return Number(v.toPrecision(3)).toString();
 }
