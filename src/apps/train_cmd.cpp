@@ -10,6 +10,7 @@
 #include "train/evaluate.h"
 #include "train/text_codec.h"
 #include "train/trainer.h"
+#include "viz/metrics_server.h"
 
 namespace seekforge::apps {
 
@@ -21,6 +22,9 @@ struct Args {
   int64_t max_tokens = 64, top_k = 0, eval_batches = 0;
   double temperature = 1.0, top_p = 1.0;
   uint64_t seed = 0;
+  std::string metrics_host = "127.0.0.1", sample_prompt;
+  int metrics_port = 0;
+  int64_t sample_every = 50;
 } g;
 
 std::vector<int64_t> parse_ids(const std::string& s) {
@@ -68,13 +72,96 @@ CLI::App* add_train_command(CLI::App& app) {
   sub->add_option("--set", g.sets, "override a key: section.key=value (repeatable)");
   sub->add_option("--resume", g.resume, "continue from this checkpoint directory")
       ->check(CLI::ExistingDirectory);
+  sub->add_option("--metrics-port", g.metrics_port,
+                  "serve the live dashboard and /metrics on this port (0: off)")
+      ->check(CLI::Range(0, 65535));
+  sub->add_option("--metrics-host", g.metrics_host, "address the dashboard listens on")
+      ->capture_default_str();
+  sub->add_option("--sample-every", g.sample_every,
+                  "with --metrics-port: generate a dashboard sample every N steps (0: never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
+  sub->add_option("--sample-prompt", g.sample_prompt,
+                  "the sample's prompt: text (the run's tokenizer, or bytes when vocab_size >= "
+                  "256), or token ids \"1 2 3\" for a model with no text form");
   return sub;
 }
+
+namespace {
+
+// Wires the trainer's hooks to the live dashboard: every metrics line goes to the store, and every
+// --sample-every steps a short generation from --sample-prompt (on the training thread, so the
+// weights hold still).
+void attach_dashboard(const Config& config, viz::MetricsStore& store, train::TrainHooks& hooks) {
+  const int64_t V = config.model.vocab_size;
+  // The run's own tokenizer (or bytes), as `generate` will read its checkpoints.
+  const train::TextCodec codec = train::TextCodec::for_run(config, config.train.out_dir);
+  std::vector<int64_t> prompt;
+  if (codec.can_encode()) {
+    prompt = codec.encode(g.sample_prompt.empty() ? "Once upon a time" : g.sample_prompt);
+  } else {
+    prompt = parse_ids(g.sample_prompt.empty() ? "1 2 3 4 5 6 7 8" : g.sample_prompt);
+    for (int64_t& id : prompt) {
+      SF_CHECK(g.sample_prompt.empty() || (id >= 0 && id < V))
+          << "--sample-prompt: token " << id << " is outside the vocabulary [0, " << V << ")";
+      id %= V;
+    }
+  }
+  const std::string prompt_text = codec.decode(prompt);
+  SF_CHECK(!prompt.empty()) << "--sample-prompt is empty";
+  // Checked here, not at the first sample: a bad prompt must not stop a run midway.
+  SF_CHECK(static_cast<int64_t>(prompt.size()) < config.model.max_seq_len)
+      << "--sample-prompt has " << prompt.size() << " tokens; the model's max_seq_len is "
+      << config.model.max_seq_len;
+  store.set_run_info({{"config", config_to_toml(config)},
+                      {"out_dir", config.train.out_dir},
+                      {"max_steps", config.train.max_steps},
+                      {"grad_norm_alarm", config.train.grad_norm_alarm},
+                      {"attention", config.model.attention},
+                      {"vocab_size", V},
+                      {"sample_every", g.sample_every}});
+  hooks.on_start = [&store](const nn::Transformer& model, int64_t) {
+    nlohmann::json blocks = nlohmann::json::array();
+    const ModelConfig& m = model.config();
+    if (m.moe)
+      for (int64_t i = m.first_dense_layers; i < m.n_layers; ++i) blocks.push_back(i);
+    store.set_run_info({{"parameters", model.num_parameters()},
+                        {"active_parameters", model.active_parameters()},
+                        {"moe_layers", blocks}});
+  };
+  hooks.on_metrics = [&store](const nlohmann::json& line) { store.add_line(line); };
+  hooks.on_checkpoint = [&store](const std::string& dir, int64_t step) {
+    store.mark_checkpoint(dir, step);
+  };
+  if (g.sample_every <= 0) return;
+  const int64_t every = g.sample_every;
+  hooks.on_step = [&store, codec, prompt, prompt_text, every](nn::Transformer& model,
+                                                              int64_t step) {
+    if (step % every != 0) return;
+    infer::GenerateOptions opt;
+    opt.max_tokens = 48;
+    opt.sampling = {0.8, 0, 1.0, static_cast<uint64_t>(step)};
+    if (const int64_t eos = codec.special_id("eos"); eos >= 0) opt.stop_tokens.push_back(eos);
+    store.set_sample(step, prompt_text, codec.decode(infer::generate(model, prompt, opt)));
+  };
+}
+
+}  // namespace
 
 int run_train() {
   Config config = load_config(g.config, g.sets);
   train::TrainOptions opt;
   opt.resume_from = g.resume;
+  // The store outlives the server, which reads it until its destructor has joined.
+  viz::MetricsStore store;
+  std::unique_ptr<viz::MetricsServer> server;
+  if (g.metrics_port > 0) {
+    attach_dashboard(config, store, opt.hooks);
+    server = std::make_unique<viz::MetricsServer>(store, g.metrics_host, g.metrics_port);
+    std::printf("dashboard: %s  (Prometheus: %smetrics)\n", server->url().c_str(),
+                server->url().c_str());
+    std::fflush(stdout);
+  }
   train::TrainSummary s = train::run_training(config, opt);
   switch (s.result) {
     case train::TrainResult::finished:

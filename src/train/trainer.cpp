@@ -126,6 +126,7 @@ class Run {
         opts_.resume_from.empty() ? "" : (", resumed at step " + std::to_string(step_)).c_str());
 
     const double peak = measured_gemm_peak();
+    if (opts_.hooks.on_start) opts_.hooks.on_start(model_, step_);
     const int64_t tokens_per_step = cfg_.train.batch_size * cfg_.train.seq_len * cfg_.train.grad_accum;
     const double flops_per_token = model_.flops_per_token(cfg_.train.seq_len);
     double step_time_avg = 0;
@@ -155,6 +156,7 @@ class Run {
       if (cfg_.train.checkpoint_every > 0 && step_ % cfg_.train.checkpoint_every == 0 &&
           step_ < cfg_.train.max_steps)
         checkpoint();
+      if (opts_.hooks.on_step) opts_.hooks.on_step(model_, step_);
     }
     if (summary_.result != TrainResult::diverged) checkpoint();
     summary_.step = step_;
@@ -256,7 +258,7 @@ class Run {
                           {"dropped", dropped_[i]}});
       line["moe"] = layers;
     }
-    metrics_->write(line);
+    write_metrics(line);
     if (r.alarm)
       say("\nalarm: gradient norm %.3g at step %lld exceeds train.grad_norm_alarm %.3g\n",
           r.grad_norm, static_cast<long long>(step_), cfg_.train.grad_norm_alarm);
@@ -273,10 +275,15 @@ class Run {
     }
   }
 
+  void write_metrics(const nlohmann::json& line) {
+    metrics_->write(line);
+    if (opts_.hooks.on_metrics) opts_.hooks.on_metrics(line);
+  }
+
   // Returns true when early stopping triggers.
   bool evaluate_and_check_patience() {
     const double val = evaluate(model_, cfg_, cfg_.train.eval_steps).loss;
-    metrics_->write({{"step", step_}, {"val_loss", val}, {"val_ppl", std::exp(val)}});
+    write_metrics({{"step", step_}, {"val_loss", val}, {"val_ppl", std::exp(val)}});
     say("eval at step %lld: val_loss %.4f  perplexity %.2f\n", static_cast<long long>(step_), val,
         std::exp(val));
     if (val < best_val_) {
@@ -327,6 +334,7 @@ class Run {
                {"skipped_steps", skipped_},
                {"bad_streak", bad_streak_}};
     summary_.last_checkpoint = save_checkpoint(cfg_.train.out_dir, c, cfg_.train.keep_checkpoints);
+    if (opts_.hooks.on_checkpoint) opts_.hooks.on_checkpoint(summary_.last_checkpoint, step_);
   }
 
   void resume(const std::string& dir) {

@@ -140,6 +140,37 @@ TEST(Trainer, ResumeIsBitwiseExact) {
   fs::remove_all(b);
 }
 
+// The observer hooks see exactly what metrics.jsonl gets, every checkpoint, and every step, in
+// order, on the training thread; watching the run does not change it.
+TEST(Trainer, HooksSeeEveryLineCheckpointAndStep) {
+  const std::string dir = fresh_dir("hooks");
+  Config c = tiny_copy_config(dir);
+  c.train.max_steps = 6;
+  c.train.eval_every = 3;
+  c.train.checkpoint_every = 4;
+  std::vector<nlohmann::json> seen;
+  std::vector<int64_t> steps, checkpoints;
+  int starts = 0;
+  train::TrainOptions opt;
+  opt.quiet = true;
+  opt.hooks.on_start = [&](const nn::Transformer&, int64_t step) {
+    EXPECT_EQ(step, 0);
+    ++starts;
+  };
+  opt.hooks.on_metrics = [&](const nlohmann::json& line) { seen.push_back(line); };
+  opt.hooks.on_checkpoint = [&](const std::string& d, int64_t step) {
+    EXPECT_TRUE(fs::exists(d + "/state.json")) << d;
+    checkpoints.push_back(step);
+  };
+  opt.hooks.on_step = [&](nn::Transformer&, int64_t step) { steps.push_back(step); };
+  train::TrainSummary s = train::run_training(c, opt);
+  EXPECT_EQ(starts, 1);
+  EXPECT_EQ(seen, read_metrics(dir));
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(checkpoints, (std::vector<int64_t>{4, 6}));
+  fs::remove_all(dir);
+}
+
 TEST(Trainer, NanStepsAreSkippedThenTheRunStops) {
   const std::string dir = fresh_dir("nan");
   Config c = tiny_copy_config(dir);
