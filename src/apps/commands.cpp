@@ -10,6 +10,7 @@
 #include "apps/info.h"
 #include "apps/tokenizer_cmd.h"
 #include "apps/train_cmd.h"
+#include "apps/viz_cmd.h"
 
 namespace seekforge::apps {
 
@@ -28,6 +29,7 @@ void register_commands(CLI::App& app) {
   runners()[add_generate_command(app)] = run_generate;
   runners()[add_fwdbwd_command(app)] = run_fwdbwd;
   runners()[add_tokenizer_command(app)] = run_tokenizer;
+  runners()[add_viz_command(app)] = run_viz;
   // `data`: cleaning (clean, dedup) and datasets (tokenize, stats) share one App.
   CLI::App* data = add_data_command(app);
   add_dataset_commands(*data);
