@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "viz/canvas.h"
+#include "viz/inspect_draw.h"
 #include "viz/tokens.h"
 
 namespace seekforge::viz {
@@ -42,15 +43,10 @@ void check_attention_selection(const ModelConfig& c, int64_t layer, int64_t head
 
 namespace {
 
-const Color kInk{0.1, 0.1, 0.12};
-const Color kGrey{0.45, 0.45, 0.5};
+using inspect_draw::fmt;
+using inspect_draw::kGrey;
+using inspect_draw::kInk;
 const Color kHidden{0.93, 0.93, 0.95};
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 // Label text for a position: "12 h".
 std::string axis_label(int64_t pos, const std::vector<std::string>& labels) {
@@ -119,8 +115,8 @@ void draw_block(const std::string& path_base, const nn::AttentionCapture& a,
   }
   if (vmax <= 0) vmax = 1;
 
-  std::string title = "Attention, layer " + std::to_string(layer) + " of " +
-                      std::to_string(n_layers) +
+  std::string title = "Attention, layer " + std::to_string(layer) + " (of 0\u2013" +
+                      std::to_string(n_layers - 1) + ")" +
                       (heads.size() == 1 ? ", head " + std::to_string(heads[0]) : ", all heads") +
                       ": queries " + std::to_string(b.q0) + "\u2013" + std::to_string(b.q1 - 1) +
                       " \u00d7 keys " + std::to_string(b.k0) + "\u2013" + std::to_string(b.k1 - 1);
@@ -156,9 +152,10 @@ void draw_block(const std::string& path_base, const nn::AttentionCapture& a,
     for (int64_t k = b.k0; k < b.k1; ++k)
       cv.text(gx + L.cell * static_cast<double>(k - b.k0 + 0.5) + L.font * 0.35, gy - 4,
               axis_label(k, labels), L.font, kInk, Align::left, -90);
-    if (i == 0) {
-      cv.text(gx - L.label_w + 2, gy - 6, "query \u2193  key \u2192", 10, kGrey);
-    }
+    cv.text(gx + L.cell * static_cast<double>(nk), py + 14, "key \u2192", 11, kGrey, Align::right);
+    // Rotated to read upwards, so the arrow before the word points down the query rows.
+    cv.text(px - 4, gy + L.cell * static_cast<double>(nq) / 2, "\u2190 query", 11, kGrey,
+            Align::center, -90);
   }
   draw_colour_bar(cv, cv.width() - bar_w + 20, top + 40, std::min(260.0, L.panel_h - 60), vmax);
   for (const char* ext : {".png", ".svg"}) {

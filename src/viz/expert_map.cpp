@@ -9,24 +9,18 @@
 
 #include "core/error.h"
 #include "viz/canvas.h"
+#include "viz/inspect_draw.h"
 #include "viz/tokens.h"
 
 namespace seekforge::viz {
 
 namespace {
-const Color kInk{0.1, 0.1, 0.12};
-const Color kGrey{0.45, 0.45, 0.5};
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
+using inspect_draw::fmt;
+using inspect_draw::kGrey;
+using inspect_draw::kInk;
 
 // A pale version of an expert's colour for a text background.
-Color tint(Color c, double amount) {
-  return {1 - (1 - c.r) * amount, 1 - (1 - c.g) * amount, 1 - (1 - c.b) * amount, 1};
-}
+Color tint(Color c, double amount) { return inspect_draw::toward_white(c, amount); }
 
 // The load bar charts, one panel per MoE layer, stacked.
 void draw_loads(Canvas& cv, const std::vector<std::vector<int64_t>>& loads,
@@ -47,15 +41,16 @@ void draw_loads(Canvas& cv, const std::vector<std::vector<int64_t>>& loads,
     int64_t mx = 1;
     for (int64_t v : load) mx = std::max(mx, v);
     const double even = static_cast<double>(tokens * top_k) / static_cast<double>(E);
-    const double ymax = std::max<double>(static_cast<double>(mx), even) * 1.1;
+    const double step = inspect_draw::nice_step(std::max<double>(static_cast<double>(mx), even), 4);
+    const int ticks = static_cast<int>(std::ceil(std::max<double>(static_cast<double>(mx), even) * 1.08 / step));
+    const double ymax = step * ticks;
     cv.text(left, top + 14, "layer " + std::to_string(layer_ids[li]), 13, kInk, Align::left, 0, true);
     const double py = top + 24;
     // y axis with ticks.
     cv.line(left, py, left, py + ph, kGrey);
     cv.line(left, py + ph, left + pw, py + ph, kGrey);
-    const int ticks = 4;
     for (int i = 0; i <= ticks; ++i) {
-      const double v = ymax * i / ticks;
+      const double v = step * i;
       const double y = py + ph - ph * i / ticks;
       cv.line(left - 4, y, left, y, kGrey);
       if (i > 0) cv.line(left, y, left + pw, y, Color{0.9, 0.9, 0.92}, 0.5);
@@ -72,7 +67,12 @@ void draw_loads(Canvas& cv, const std::vector<std::vector<int64_t>>& loads,
     }
     const double ye = py + ph - ph * even / ymax;
     cv.line(left, ye, left + pw, ye, Color{0.2, 0.2, 0.2}, 1.2, true);
-    cv.text(left + pw, ye - 5, "even share " + fmt("%.1f", even), 11, kInk, Align::right);
+    // Its legend sits in the title row, where no bar can hide it.
+    const std::string even_label = "even share (" + fmt("%.1f", even) + ")";
+    const double lw = cv.text_width(even_label, 11);
+    cv.line(left + pw - lw - 34, top + 10, left + pw - lw - 8, top + 10, Color{0.2, 0.2, 0.2}, 1.2,
+            true);
+    cv.text(left + pw, top + 14, even_label, 11, kInk, Align::right);
     cv.text(left + pw / 2, py + ph + 32, "routed expert", 12, kInk, Align::center);
   }
 }

@@ -10,6 +10,7 @@
 #include "ops/loss.h"
 #include "ops/shape.h"
 #include "viz/canvas.h"
+#include "viz/inspect_draw.h"
 #include "viz/tokens.h"
 
 namespace seekforge::viz {
@@ -126,52 +127,52 @@ Saliency compute_saliency(nn::Transformer& model, const std::vector<int64_t>& pr
 namespace seekforge::viz {
 
 namespace {
-const Color kInk{0.1, 0.1, 0.12};
-const Color kGrey{0.45, 0.45, 0.5};
+using inspect_draw::fmt;
+using inspect_draw::kGrey;
+using inspect_draw::kInk;
 const Color kPos{0.84, 0.15, 0.16};  // raises log p
 const Color kNeg{0.12, 0.47, 0.71};  // lowers log p
+const Color kNorm{0.35, 0.35, 0.45};
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
+Color mix_white(Color c, double amount) { return inspect_draw::toward_white(c, amount); }
 
-Color mix_white(Color c, double amount) {
-  return {1 - (1 - c.r) * amount, 1 - (1 - c.g) * amount, 1 - (1 - c.b) * amount, 1};
-}
-
-// One bar panel: values per token, bars from zero (signed when `signed_values`).
-void bar_panel(Canvas& cv, double left, double top, double pw, double ph,
-               const std::vector<double>& v, const std::vector<std::string>& labels,
-               bool signed_values, const std::string& title, const std::string& ylabel) {
+// One bar panel: values per token, bars from zero (signed when `signed_values`), the tokens
+// written under the bars; returns the height used below the plot by the labels.
+double bar_panel(Canvas& cv, double left, double top, double pw, double ph,
+                 const std::vector<double>& v, const std::vector<std::string>& labels,
+                 bool signed_values, const std::string& title, const std::string& ylabel) {
   double mx = 0;
   for (double x : v) mx = std::max(mx, std::abs(x));
   if (mx <= 0) mx = 1;
-  mx *= 1.1;
-  const double lo = signed_values ? -mx : 0.0, hi = mx;
+  const double step = inspect_draw::nice_step(mx, signed_values ? 2 : 4);
+  const double hi = step * std::ceil(mx * 1.05 / step), lo = signed_values ? -hi : 0.0;
   const auto ymap = [&](double x) { return top + ph - ph * (x - lo) / (hi - lo); };
-  cv.text(left, top - 10, title, 13, kInk, Align::left, 0, true);
+  cv.text(left, top - 12, title, 13, kInk, Align::left, 0, true);
   cv.line(left, top, left, top + ph, kGrey);
-  for (int i = 0; i <= 4; ++i) {
-    const double x = lo + (hi - lo) * i / 4;
+  for (double x = lo; x <= hi + step * 0.01; x += step) {
     const double y = ymap(x);
     cv.line(left - 4, y, left, y, kGrey);
     cv.line(left, y, left + pw, y, Color{0.9, 0.9, 0.92}, 0.5);
-    cv.text(left - 7, y + 4, fmt("%.3g", x), 11, kInk, Align::right);
+    cv.text(left - 7, y + 4, fmt("%.3g", std::abs(x) < step * 1e-6 ? 0.0 : x), 11, kInk, Align::right);
   }
   cv.line(left, ymap(0), left + pw, ymap(0), kGrey);
-  cv.text(left - 62, top + ph / 2, ylabel, 12, kInk, Align::center, -90);
+  cv.text(left - 58, top + ph / 2, ylabel, 12, kInk, Align::center, -90);
   const double slot = pw / static_cast<double>(v.size());
   const double font = std::min(12.0, std::max(8.0, slot * 0.8));
+  double label_h = 0;
   for (size_t i = 0; i < v.size(); ++i) {
     const double x = left + slot * (static_cast<double>(i) + 0.12);
     const double y0 = ymap(0), y1 = ymap(v[i]);
     cv.fill_rect(x, std::min(y0, y1), slot * 0.76, std::abs(y1 - y0),
-                 !signed_values ? Color{0.35, 0.35, 0.45} : (v[i] >= 0 ? kPos : kNeg));
-    cv.text(left + slot * (static_cast<double>(i) + 0.5) + font * 0.35, top + ph + 6,
-            std::to_string(i) + " " + labels[i], font, kInk, Align::right, -90);
+                 !signed_values ? kNorm : (v[i] >= 0 ? kPos : kNeg));
+    const std::string l = std::to_string(i) + " " + labels[i];
+    cv.text(left + slot * (static_cast<double>(i) + 0.5) + font * 0.35, top + ph + 6, l, font,
+            kInk, Align::right, -90);
+    label_h = std::max(label_h, cv.text_width(l, font));
   }
+  cv.text(left + pw / 2, top + ph + label_h + 26, "input token (position, token)", 12, kInk,
+          Align::center);
+  return label_h + 34;
 }
 }  // namespace
 
@@ -191,28 +192,37 @@ std::vector<std::string> write_saliency_maps(const Saliency& s, int64_t V,
 
   // The chart: saliency (signed) above, gradient norm below.
   const double n = static_cast<double>(s.inputs.size());
-  const double slot = std::clamp(900.0 / n, 10.0, 36.0);
-  const double left = 96, pw = slot * n, ph = 200, label_h = 90;
+  const double slot = std::clamp(640.0 / n, 10.0, 48.0);
+  const double left = 96, pw = slot * n, ph = 200;
+  double label_h = 0;
+  {
+    Canvas probe(10, 10);
+    const double font = std::min(12.0, std::max(8.0, slot * 0.8));
+    for (size_t i = 0; i < labels.size(); ++i)
+      label_h = std::max(label_h, probe.text_width(std::to_string(i) + " " + labels[i], font));
+  }
+  label_h += 34;
   Canvas probe(10, 10);
-  const double width = std::max(720.0, left + pw + 40);
-  Canvas cv(std::min(width, 8192.0), 80 + 2 * (ph + label_h + 40) + 40);
+  const std::string sub = (opt.title.empty() ? "" : opt.title + "  \u00b7  ") + what;
+  const double width = std::max({640.0, left + pw + 40, probe.text_width(sub, 11) + 48});
+  const double top1 = 118, top2 = top1 + ph + label_h + 44;
+  Canvas cv(std::min(width, 8192.0), top2 + ph + label_h + 16);
   cv.text(24, 28, "Saliency: which input tokens the prediction depends on", 16, kInk, Align::left,
           0, true);
-  cv.text(24, 47, (opt.title.empty() ? "" : opt.title + "  \u00b7  ") + what, 11, kGrey);
+  cv.text(24, 47, sub, 11, kGrey);
   // Legend.
-  cv.fill_rect(24, 58, 12, 12, kPos);
-  cv.text(40, 69, "raises log p", 11, kInk);
-  cv.fill_rect(130, 58, 12, 12, kNeg);
-  cv.text(146, 69, "lowers log p", 11, kInk);
-  cv.fill_rect(240, 58, 12, 12, Color{0.35, 0.35, 0.45});
-  cv.text(256, 69, "gradient norm", 11, kInk);
-  bar_panel(cv, left, 110, pw, ph, s.saliency, labels, true,
+  double lx = 24;
+  for (auto [c, t] : {std::pair{kPos, "raises log p"}, std::pair{kNeg, "lowers log p"},
+                      std::pair{kNorm, "gradient norm"}}) {
+    cv.fill_rect(lx, 62, 12, 12, c);
+    cv.text(lx + 17, 73, t, 11, kInk);
+    lx += 17 + probe.text_width(t, 11) + 22;
+  }
+  bar_panel(cv, left, top1, pw, ph, s.saliency, labels, true,
             "gradient \u00d7 input (sum over d_model)", "saliency");
   std::vector<double> gn(s.grad_norm.begin(), s.grad_norm.end());
-  bar_panel(cv, left, 110 + ph + label_h + 40, pw, ph, gn, labels, false,
+  bar_panel(cv, left, top2, pw, ph, gn, labels, false,
             "\u2016d log p / d embedding\u2016\u2082", "gradient L2 norm");
-  cv.text(left + pw / 2, cv.height() - 10, "input token (position, token)", 12, kInk,
-          Align::center);
   for (const char* ext : {".png", ".svg"}) {
     cv.save(opt.out_dir + "/saliency" + ext);
     written.push_back(opt.out_dir + "/saliency" + ext);
