@@ -173,17 +173,12 @@ std::vector<std::string> write_expert_maps(const std::vector<int64_t>& tokens,
   const std::string html = opt.out_dir + "/experts.html";
   std::ofstream f(html);
   SF_CHECK(f.good()) << "cannot write '" << html << "'";
-  f << R"(<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Experts</title>
-<style>
-body{font-family:"DejaVu Sans",Verdana,sans-serif;margin:24px;color:#1a1a1f;max-width:1000px}
-h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:20px 0 6px}
-.sub{color:#666;font-size:13px} .text{line-height:2.1;font-size:16px}
-.t{padding:2px 3px;margin:0 1px;border-bottom:3px solid;border-radius:3px;white-space:pre;cursor:default}
-.t:hover{outline:2px solid #333}
-.key span{display:inline-block;padding:1px 8px;margin-right:6px;border-bottom:3px solid;border-radius:3px}
-</style></head><body>
-<h1>Which expert each token went to</h1>
+  f << inspect_draw::html_head(
+           "Experts",
+           ".t{border-bottom:3px solid}\n"
+           ".key span{display:inline-block;padding:1px 8px;margin-right:6px;"
+           "border-bottom:3px solid;border-radius:3px}")
+    << R"(<h1>Which expert each token went to</h1>
 <div class="sub">)" << html_escape(opt.title)
     << " &middot; colour: the token's top-1 expert; hover a token for all top-" << k
     << R"( experts and their gate weights</div>

@@ -33,4 +33,18 @@ inline Color toward_white(Color c, double amount) {
   return {1 - (1 - c.r) * amount, 1 - (1 - c.g) * amount, 1 - (1 - c.b) * amount, 1};
 }
 
+// The start of a self-contained HTML page up to and including <body>: the shared fonts and
+// heading styles, the token chips (.t), then `css`.
+inline std::string html_head(const std::string& title, const std::string& css) {
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + title +
+         "</title>\n<style>\n"
+         "body{font-family:\"DejaVu Sans\",Verdana,sans-serif;margin:24px;color:#1a1a1f;"
+         "max-width:1100px}\n"
+         "h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:20px 0 6px}\n"
+         ".sub{color:#666;font-size:13px} .text{line-height:2.1;font-size:16px}\n"
+         ".t{padding:2px 3px;margin:0 1px;border-radius:3px;white-space:pre;cursor:default}\n"
+         ".t:hover{outline:2px solid #333}\n" +
+         css + "\n</style></head><body>\n";
+}
+
 }  // namespace seekforge::viz::inspect_draw

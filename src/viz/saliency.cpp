@@ -235,19 +235,14 @@ std::vector<std::string> write_saliency_maps(const Saliency& s, int64_t V,
   double mx = 0;
   for (double v : s.saliency) mx = std::max(mx, std::abs(v));
   if (mx <= 0) mx = 1;
-  f << R"(<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Saliency</title>
-<style>
-body{font-family:"DejaVu Sans",Verdana,sans-serif;margin:24px;color:#1a1a1f;max-width:1100px}
-h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:22px 0 6px}
-.sub{color:#666;font-size:13px} .text{line-height:2.1;font-size:17px}
-.t{padding:2px 3px;margin:0 1px;border-radius:3px;white-space:pre;cursor:default}
-.t:hover{outline:2px solid #333} .target{outline:2px dashed #333}
-table{border-collapse:collapse;font-size:13px} td,th{padding:2px 10px;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums} tr:nth-child(even){background:#f6f6f8}
-.bar{height:10px;background:#5a5a73;display:inline-block}
-</style></head><body>
-<h1>Saliency: which input tokens the prediction depends on</h1>
+  f << inspect_draw::html_head(
+           "Saliency",
+           ".target{outline:2px dashed #333}\n"
+           "table{border-collapse:collapse;font-size:13px} td,th{padding:2px 10px;text-align:left}\n"
+           "td.n{text-align:right;font-variant-numeric:tabular-nums} "
+           "tr:nth-child(even){background:#f6f6f8}\n"
+           ".bar{height:10px;background:#5a5a73;display:inline-block}")
+    << R"(<h1>Saliency: which input tokens the prediction depends on</h1>
 <div class="sub">)" << html_escape(opt.title) << (opt.title.empty() ? "" : " &middot; ")
     << html_escape(what) << R"(</div>
 <p class="sub">Red raises log p of the target, blue lowers it (gradient &times; input, summed over

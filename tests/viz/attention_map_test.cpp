@@ -6,12 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
 
-#include "autograd/node.h"
+#include "data/temp_dir.h"
 #include "nn/transformer.h"
+#include "viz/inspect_test_util.h"
 
 namespace seekforge {
 namespace {
@@ -70,18 +68,10 @@ TEST(AttentionMap, SelectionOutOfRangeSaysTheRange) {
   ModelConfig c;
   c.n_layers = 3;
   c.n_heads = 4;
-  try {
-    viz::check_attention_selection(c, 3, -1);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("0 to 2"), std::string::npos) << e.what();
-  }
-  try {
-    viz::check_attention_selection(c, 0, 4);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("0 to 3"), std::string::npos) << e.what();
-  }
+  data::testing::expect_error([&] { viz::check_attention_selection(c, 3, -1); },
+                              {"--layer 3", "0 to 2"});
+  data::testing::expect_error([&] { viz::check_attention_selection(c, 0, 4); },
+                              {"--head 4", "0 to 3"});
   EXPECT_NO_THROW(viz::check_attention_selection(c, 2, 3));
   EXPECT_NO_THROW(viz::check_attention_selection(c, -1, -1));
 }
@@ -98,34 +88,21 @@ TEST(AttentionMap, WritesImagesPerBlockAndAnHtmlPage) {
   c.d_ff = 24;
   Generator gen(2);
   nn::Transformer model(c, gen);
-  const std::string text = "to be or not to be, that is the question";
-  std::vector<int64_t> ids(text.begin(), text.end());
-  nn::Inspection ins;
-  nn::ForwardOptions fo;
-  fo.inspect = &ins;
-  {
-    autograd::NoGradGuard no_grad;
-    model.forward(from_vector_i64(ids, {1, static_cast<int64_t>(ids.size())}), Tensor(), fo);
-  }
-  const std::string dir = (std::filesystem::temp_directory_path() /
-                           ("sf-attention-" + std::to_string(::getpid())))
-                              .string();
+  viz::testing::InspectedPrompt p =
+      viz::testing::inspect_prompt(model, "to be or not to be, that is the question");
+  data::testing::TempDir dir;
   viz::AttentionMapOptions opt;
-  opt.out_dir = dir;
+  opt.out_dir = dir.path();
   opt.block = 24;  // 40 tokens: 2 query blocks, 3 tiles per layer
   opt.layer = 1;
-  auto files = viz::write_attention_maps(ids, c, ins, opt);
+  auto files = viz::write_attention_maps(p.ids, c, p.inspection, opt);
   EXPECT_EQ(files.size(), 3u * 2u + 1u);
-  EXPECT_TRUE(std::filesystem::exists(dir + "/attention-L1-q24-39-k0-23.png"));
-  EXPECT_TRUE(std::filesystem::exists(dir + "/attention-L1-q24-39-k24-39.svg"));
-  std::ifstream f(dir + "/attention.html");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string html = ss.str();
+  EXPECT_TRUE(std::filesystem::exists(dir.file("attention-L1-q24-39-k0-23.png")));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("attention-L1-q24-39-k24-39.svg")));
+  const std::string html = data::testing::read_bytes(dir.file("attention.html"));
   EXPECT_NE(html.find("\"q\",\"u\",\"e\""), std::string::npos);  // the tokens, in order
   EXPECT_NE(html.find("\u2423"), std::string::npos);             // spaces made visible
   EXPECT_EQ(html.find("\"0\":{"), std::string::npos);            // only the chosen layer
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

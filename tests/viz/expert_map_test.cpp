@@ -5,11 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-#include "autograd/node.h"
+#include "data/temp_dir.h"
 #include "nn/transformer.h"
+#include "viz/inspect_test_util.h"
 
 namespace seekforge {
 namespace {
@@ -33,34 +32,22 @@ TEST(MoEExpertMap, WritesColouredTextAndLoads) {
   ModelConfig c = expert_config(true);
   Generator gen(4);
   nn::Transformer model(c, gen);
-  const std::string text = "a <tag> & more";
-  std::vector<int64_t> ids(text.begin(), text.end());
-  nn::Inspection ins;
-  nn::ForwardOptions fo;
-  fo.inspect = &ins;
-  {
-    autograd::NoGradGuard no_grad;
-    model.forward(from_vector_i64(ids, {1, static_cast<int64_t>(ids.size())}), Tensor(), fo);
-  }
+  viz::testing::InspectedPrompt p = viz::testing::inspect_prompt(model, "a <tag> & more");
+  const nn::Inspection& ins = p.inspection;
   ASSERT_EQ(ins.moe.size(), 1u);
   EXPECT_EQ(viz::expert_loads(ins.moe[0], 4), model.moe_layers()[0]->last_stats().load);
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("sf-experts-" + std::to_string(::getpid()))).string();
+  data::testing::TempDir dir;
   viz::ExpertMapOptions opt;
-  opt.out_dir = dir;
-  auto files = viz::write_expert_maps(ids, c, ins, opt);
+  opt.out_dir = dir.path();
+  auto files = viz::write_expert_maps(p.ids, c, ins, opt);
   EXPECT_EQ(files.size(), 4u);
   for (const char* f : {"experts-load.png", "experts-load.svg", "experts-tokens.png", "experts.html"})
-    EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
-  std::ifstream f(dir + "/experts.html");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string html = ss.str();
+    EXPECT_TRUE(std::filesystem::exists(dir.file(f))) << f;
+  const std::string html = data::testing::read_bytes(dir.file("experts.html"));
   EXPECT_NE(html.find("&lt;"), std::string::npos);
   EXPECT_NE(html.find("gate weight"), std::string::npos);
   EXPECT_NE(html.find("layer 1"), std::string::npos);
   EXPECT_NE(html.find("<svg"), std::string::npos);  // the load chart inline
-  std::filesystem::remove_all(dir);
 }
 
 TEST(MoEExpertMap, DenseModelIsAnError) {
@@ -68,12 +55,8 @@ TEST(MoEExpertMap, DenseModelIsAnError) {
   nn::Inspection ins;
   viz::ExpertMapOptions opt;
   opt.out_dir = "unused";
-  try {
-    viz::write_expert_maps({1, 2}, c, ins, opt);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("no MoE layers"), std::string::npos) << e.what();
-  }
+  data::testing::expect_error([&] { viz::write_expert_maps({1, 2}, c, ins, opt); },
+                              {"no MoE layers"});
 }
 
 }  // namespace

@@ -6,11 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "autograd/node.h"
+#include "data/temp_dir.h"
 
 namespace seekforge {
 namespace {
@@ -29,13 +27,6 @@ ModelConfig saliency_config(bool moe) {
   if (moe) c.moe = MoeConfig{4, 1, 2, 8, "softmax", true, 1.0, 0.0, 0.001, 0.0};
   c.init_std = 0.2;  // large enough that the logits depend visibly on the inputs
   return c;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 void expect_gradient_matches_finite_differences(bool moe) {
@@ -117,14 +108,9 @@ TEST(Saliency, TargetOutOfRangeSaysTheRange) {
   Generator gen(13);
   nn::Transformer model(saliency_config(false), gen);
   const std::vector<int64_t> prompt = {97, 98, 99, 100};
-  for (int64_t bad : {0, 5, -1}) {
-    try {
-      viz::compute_saliency(model, prompt, bad);
-      FAIL() << "target " << bad << " was accepted";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("[1, 4]"), std::string::npos) << e.what();
-    }
-  }
+  for (int64_t bad : {0, 5, -1})
+    data::testing::expect_error([&] { viz::compute_saliency(model, prompt, bad); },
+                                {"--target " + std::to_string(bad), "[1, 4]"});
   EXPECT_THROW(viz::compute_saliency(model, {}, 1), Error);
 }
 
@@ -133,23 +119,21 @@ TEST(Saliency, WritesHtmlAndCharts) {
   nn::Transformer model(saliency_config(true), gen);
   const std::vector<int64_t> prompt = {72, 105, 32, 60, 98, 62, 10};  // "Hi <b>\n"
   viz::Saliency s = viz::compute_saliency(model, prompt, 6);
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("sf-saliency-" + std::to_string(::getpid()))).string();
+  data::testing::TempDir dir;
   viz::SaliencyMapOptions opt;
-  opt.out_dir = dir;
+  opt.out_dir = dir.path();
   opt.title = "tiny";
   auto files = viz::write_saliency_maps(s, 300, opt);
   EXPECT_EQ(files.size(), 3u);
-  const std::string png = slurp(dir + "/saliency.png");
+  const std::string png = data::testing::read_bytes(dir.file("saliency.png"));
   ASSERT_GT(png.size(), 8u);
   EXPECT_EQ(png.substr(1, 3), "PNG");
-  const std::string html = slurp(dir + "/saliency.html");
+  const std::string html = data::testing::read_bytes(dir.file("saliency.html"));
   EXPECT_NE(html.find("&lt;"), std::string::npos);      // '<' escaped
   EXPECT_EQ(html.find("<b>"), std::string::npos);       // never raw
   EXPECT_NE(html.find("\u2423"), std::string::npos);    // the space made visible
   EXPECT_NE(html.find("lm_head.weight"), std::string::npos);
-  EXPECT_NE(slurp(dir + "/saliency.svg").find("<svg"), std::string::npos);
-  std::filesystem::remove_all(dir);
+  EXPECT_NE(data::testing::read_bytes(dir.file("saliency.svg")).find("<svg"), std::string::npos);
 }
 
 }  // namespace
