@@ -8,6 +8,7 @@
 #include "infer/generate.h"
 #include "io/tensor_file.h"
 #include "train/evaluate.h"
+#include "train/text_codec.h"
 #include "train/trainer.h"
 
 namespace seekforge::apps {
@@ -21,16 +22,6 @@ struct Args {
   double temperature = 1.0, top_p = 1.0;
   uint64_t seed = 0;
 } g;
-
-// Text to token ids: the byte-level vocabulary (ids 0..255 are bytes) until a trained tokenizer
-// is attached to the checkpoint.
-std::vector<int64_t> encode_bytes(const std::string& text, int64_t vocab) {
-  SF_CHECK(vocab >= 256) << "--prompt text needs a byte-level model (vocab_size >= 256, this one "
-                         << "has " << vocab << "); pass --prompt-ids instead";
-  std::vector<int64_t> ids;
-  for (unsigned char ch : text) ids.push_back(ch);
-  return ids;
-}
 
 std::vector<int64_t> parse_ids(const std::string& s) {
   std::vector<int64_t> ids;
@@ -48,11 +39,6 @@ std::vector<int64_t> parse_ids(const std::string& s) {
     ids.push_back(v);
   }
   return ids;
-}
-
-std::string decode_token(int64_t id, int64_t vocab) {
-  if (vocab >= 256 && id < 256) return std::string(1, static_cast<char>(id));
-  return "<" + std::to_string(id) + ">";
 }
 
 Tensor json_matrix(const nlohmann::json& j, const char* key) {
@@ -138,7 +124,7 @@ CLI::App* add_generate_command(CLI::App& app) {
   sub->add_option("--checkpoint", g.checkpoint, "checkpoint directory")
       ->required()
       ->check(CLI::ExistingDirectory);
-  auto* p = sub->add_option("--prompt", g.prompt, "prompt text (byte-level models)");
+  auto* p = sub->add_option("--prompt", g.prompt, "prompt text (encoded with the run's tokenizer, or as bytes)");
   auto* pi = sub->add_option("--prompt-ids", g.prompt_ids, "prompt as token ids: \"1 2 3\"");
   p->excludes(pi);
   sub->add_option("--max-tokens", g.max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
@@ -154,20 +140,21 @@ int run_generate() {
   train::TrainedModel t = train::load_trained_model(g.checkpoint);
   const int64_t V = t.config.model.vocab_size;
   SF_CHECK(!g.prompt.empty() || !g.prompt_ids.empty()) << "generate: give --prompt or --prompt-ids";
-  std::vector<int64_t> prompt = g.prompt_ids.empty() ? encode_bytes(g.prompt, V)
-                                                     : parse_ids(g.prompt_ids);
+  const train::TextCodec codec = train::TextCodec::for_checkpoint(t.config, g.checkpoint);
+  std::vector<int64_t> prompt = g.prompt_ids.empty() ? codec.encode(g.prompt) : parse_ids(g.prompt_ids);
   for (int64_t id : prompt)
     SF_CHECK(id >= 0 && id < V) << "--prompt-ids: token " << id << " is outside the vocabulary [0, "
                                 << V << ")";
   infer::GenerateOptions opt;
   opt.max_tokens = g.max_tokens;
   opt.sampling = {g.temperature, g.top_k, g.top_p, g.seed};
-  if (g.prompt_ids.empty()) std::fputs(g.prompt.c_str(), stdout);
-  else
-    for (int64_t id : prompt) std::fputs(decode_token(id, V).c_str(), stdout);
+  // A document ends at eos: what follows it would be the start of an unrelated one.
+  if (const int64_t eos = codec.special_id("eos"); eos >= 0) opt.stop_tokens.push_back(eos);
+  std::fputs(g.prompt_ids.empty() ? g.prompt.c_str() : codec.decode(prompt).c_str(), stdout);
   std::fflush(stdout);
   infer::generate(*t.model, prompt, opt, [&](int64_t id) {
-    std::fputs(decode_token(id, V).c_str(), stdout);
+    if (id == codec.special_id("eos")) return;
+    std::fputs(codec.token_bytes(id).c_str(), stdout);
     std::fflush(stdout);
   });
   std::fputs("\n", stdout);

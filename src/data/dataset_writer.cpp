@@ -220,6 +220,9 @@ Manifest tokenize_corpus(const std::string& input, const Tokenizer& tok,
                          {"val_fraction", opt.val_fraction},
                          {"seed", opt.seed},
                          {"shard_tokens", opt.shard_tokens}};
+  // The dataset carries its tokenizer: whoever trains on it can turn text into its ids and
+  // back (prompts, samples, pictures) without knowing where the tokenizer file came from.
+  save_tokenizer(tok, out_dir + "/" + kDatasetTokenizerFile);
   write_manifest(out_dir, m);
   if (stats) *stats = st;
   return m;

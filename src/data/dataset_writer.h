@@ -44,9 +44,13 @@ struct TokenizeStats {
   double seconds = 0;
 };
 
+// The copy of the tokenizer a dataset directory holds (our JSON format).
+inline constexpr const char* kDatasetTokenizerFile = "tokenizer.json";
+
 // Reads `input` (a file or directory, corpus_reader.h), encodes every document with `tok` and an
-// eos token appended, and writes the dataset into `out_dir` (created if absent). `tokenizer_label`
-// is recorded in the manifest (e.g. the tokenizer file's path). Throws naming the input.
+// eos token appended, and writes the dataset into `out_dir` (created if absent), with a copy of
+// `tok` as out_dir/tokenizer.json. `tokenizer_label` is recorded in the manifest (e.g. the
+// tokenizer file's path). Throws naming the input.
 Manifest tokenize_corpus(const std::string& input, const Tokenizer& tok,
                          const std::string& tokenizer_label, const std::string& out_dir,
                          const TokenizeOptions& opt, TokenizeStats* stats = nullptr);

@@ -115,6 +115,7 @@ class Run {
       std::ofstream f(cfg_.train.out_dir + "/config.toml");
       f << config_to_toml(cfg_);
     }
+    copy_dataset_tokenizer();
     metrics_ = std::make_unique<MetricsLog>(cfg_.train.out_dir + "/metrics.jsonl", keep_metrics);
     install_signal_handlers();
     stop_requested().store(false);
@@ -291,6 +292,20 @@ class Run {
       return true;
     }
     return false;
+  }
+
+  // The run keeps its own copy of the dataset's tokenizer, so its checkpoints still speak text
+  // when the dataset has moved or been rebuilt.
+  void copy_dataset_tokenizer() {
+    if (cfg_.data.path.empty()) return;
+    const std::string src = cfg_.data.path + "/tokenizer.json";
+    if (!fs::is_regular_file(src)) return;
+    const std::string dst = cfg_.train.out_dir + "/tokenizer.json";
+    std::error_code ec;
+    fs::copy_file(src, dst + ".tmp", fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::rename(dst + ".tmp", dst, ec);
+    SF_CHECK(!ec) << "train: cannot copy the dataset's tokenizer '" << src << "' into '" << dst
+                  << "': " << ec.message();
   }
 
   void checkpoint() {
