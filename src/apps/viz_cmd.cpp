@@ -8,12 +8,14 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "autograd/node.h"
 #include "core/error.h"
 #include "train/evaluate.h"
+#include "train/text_codec.h"
 #include "viz/attention_map.h"
 #include "viz/expert_map.h"
 #include "viz/saliency.h"
@@ -34,14 +36,16 @@ CLI::App* g_saliency = nullptr;
 
 void add_common(CLI::App* sub) {
   sub->add_option("--checkpoint", g.checkpoint, "checkpoint directory (step-NNNNNN)")->required();
-  sub->add_option("--prompt", g.prompt, "prompt text (byte-level models)")->required();
+  sub->add_option("--prompt", g.prompt, "prompt text (the run's tokenizer encodes it)")->required();
   sub->add_option("--out", g.out, "output directory (default: viz)");
 }
 
 struct Loaded {
   train::TrainedModel model;
+  std::shared_ptr<const train::TextCodec> codec;
   std::vector<int64_t> tokens;
   std::string title;
+  viz::TokenLabeler label;  // the codec's bytes of a token, made visible
 };
 
 Loaded load() {
@@ -51,7 +55,14 @@ Loaded load() {
   l.model = train::load_trained_model(g.checkpoint);
   const ModelConfig& c = l.model.config.model;
   SF_CHECK(!g.prompt.empty()) << "the prompt is empty: give --prompt some text";
-  l.tokens = viz::encode_prompt(g.prompt, c.vocab_size);
+  l.codec = std::make_shared<const train::TextCodec>(
+      train::TextCodec::for_checkpoint(l.model.config, g.checkpoint));
+  SF_CHECK(l.codec->can_encode())
+      << "the model in '" << g.checkpoint << "' has no text form (" << l.codec->describe()
+      << ": vocab_size " << c.vocab_size << " and no tokenizer), so --prompt cannot be encoded";
+  l.tokens = l.codec->encode(g.prompt);
+  SF_CHECK(!l.tokens.empty()) << "the prompt encodes to no tokens";
+  l.label = [codec = l.codec](int64_t id) { return viz::visible_token(codec->token_bytes(id)); };
   SF_CHECK(static_cast<int64_t>(l.tokens.size()) <= c.max_seq_len)
       << "the prompt has " << l.tokens.size() << " tokens, the model reads at most max_seq_len = "
       << c.max_seq_len;
@@ -88,6 +99,7 @@ int run_attention() {
   opt.block = g.block;
   opt.out_dir = g.out;
   opt.title = l.title;
+  opt.label = l.label;
   report(viz::write_attention_maps(l.tokens, l.model.config.model, ins, opt));
   return 0;
 }
@@ -101,6 +113,7 @@ int run_experts() {
   viz::ExpertMapOptions opt;
   opt.out_dir = g.out;
   opt.title = l.title;
+  opt.label = l.label;
   report(viz::write_expert_maps(l.tokens, c, ins, opt));
   return 0;
 }
@@ -111,14 +124,14 @@ int run_saliency() {
   viz::SaliencyMapOptions opt;
   opt.out_dir = g.out;
   opt.title = l.title;
+  opt.label = l.label;
   report(viz::write_saliency_maps(s, l.model.config.model.vocab_size, opt));
-  const int64_t V = l.model.config.model.vocab_size;
   std::printf("target %lld \"%s\": log p %.4f; most salient input: ", static_cast<long long>(g.target),
-              viz::token_label(s.target_token, V).c_str(), s.log_prob);
+              l.label(s.target_token).c_str(), s.log_prob);
   size_t best = 0;
   for (size_t i = 1; i < s.saliency.size(); ++i)
     if (std::abs(s.saliency[i]) > std::abs(s.saliency[best])) best = i;
-  std::printf("position %zu \"%s\" (%.4g)\n", best, viz::token_label(s.inputs[best], V).c_str(),
+  std::printf("position %zu \"%s\" (%.4g)\n", best, l.label(s.inputs[best]).c_str(),
               s.saliency[best]);
   return 0;
 }

@@ -270,7 +270,7 @@ std::vector<std::string> write_attention_maps(const std::vector<int64_t>& tokens
       << c.n_layers;
   const int64_t T = static_cast<int64_t>(tokens.size());
   std::vector<std::string> labels;
-  for (int64_t t : tokens) labels.push_back(token_label(t, c.vocab_size));
+  for (int64_t t : tokens) labels.push_back(label_token(opt.label, t, c.vocab_size));
   std::vector<int64_t> layers, heads;
   for (int64_t l = 0; l < c.n_layers; ++l)
     if (opt.layer < 0 || l == opt.layer) layers.push_back(l);

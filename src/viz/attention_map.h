@@ -14,6 +14,7 @@
 
 #include "io/config.h"
 #include "nn/inspect.h"
+#include "viz/tokens.h"
 
 namespace seekforge::viz {
 
@@ -34,6 +35,7 @@ struct AttentionMapOptions {
   int64_t block = 48;   // tile size in positions
   std::string out_dir;  // created when missing
   std::string title;    // e.g. the checkpoint's name, shown under the chart title
+  TokenLabeler label;   // token id -> label (viz/tokens.h); empty: bytes or <id>
 };
 
 // Checks layer and head against the model (errors say the allowed range).

@@ -145,7 +145,7 @@ std::vector<std::string> write_expert_maps(const std::vector<int64_t>& tokens,
   const int64_t E = c.moe->n_routed_experts, k = c.moe->top_k;
   const int64_t T = static_cast<int64_t>(tokens.size());
   std::vector<std::string> labels;
-  for (int64_t t : tokens) labels.push_back(token_label(t, c.vocab_size));
+  for (int64_t t : tokens) labels.push_back(label_token(opt.label, t, c.vocab_size));
   std::vector<std::vector<int64_t>> loads;
   std::vector<int64_t> layer_ids;
   std::vector<const nn::MoeCapture*> caps;

@@ -9,12 +9,14 @@
 
 #include "io/config.h"
 #include "nn/inspect.h"
+#include "viz/tokens.h"
 
 namespace seekforge::viz {
 
 struct ExpertMapOptions {
   std::string out_dir;  // created when missing
-  std::string title;    // e.g. the checkpoint's name, shown under the chart titles
+  std::string title;    // e.g. the checkpoint's name, shown under the chart title
+  TokenLabeler label;   // token id -> label (viz/tokens.h); empty: bytes or <id>s
 };
 
 // Assignments per expert in one captured layer (all k ranks counted).

@@ -181,14 +181,14 @@ std::vector<std::string> write_saliency_maps(const Saliency& s, int64_t V,
   std::filesystem::create_directories(opt.out_dir);
   std::vector<std::string> written;
   std::vector<std::string> labels;
-  for (int64_t t : s.inputs) labels.push_back(token_label(t, V));
-  const std::string target = token_label(s.target_token, V);
+  for (int64_t t : s.inputs) labels.push_back(label_token(opt.label, t, V));
+  const std::string target = label_token(opt.label, s.target_token, V);
   const std::string what = "target: token " + std::to_string(s.target_position) + " \u201c" +
                            target + "\u201d, log p = " + fmt("%.3f", s.log_prob) + " (p = " +
                            fmt("%.3f", std::exp(s.log_prob)) + ")" +
                            (s.predicted ? ", the model's top choice"
                                         : ", the model's top choice is \u201c" +
-                                              token_label(s.argmax_token, V) + "\u201d");
+                                              label_token(opt.label, s.argmax_token, V) + "\u201d");
 
   // The chart: saliency (signed) above, gradient norm below.
   const double n = static_cast<double>(s.inputs.size());

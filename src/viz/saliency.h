@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "nn/transformer.h"
+#include "viz/tokens.h"
 
 namespace seekforge::viz {
 
@@ -51,6 +52,7 @@ struct SaliencyMapOptions {
   std::string out_dir;  // created when missing
   std::string title;    // e.g. the checkpoint's name, shown under the chart titles
   size_t max_params = 0;  // rows of the parameter table (0: all)
+  TokenLabeler label;     // token id -> label (viz/tokens.h); empty: bytes or <id>
 };
 
 // Writes saliency.html (tokens shaded by saliency with values on hover, the parameters ranked

@@ -75,6 +75,10 @@ std::string token_label(int64_t id, int64_t vocab_size) {
   return out;
 }
 
+std::string label_token(const TokenLabeler& labeler, int64_t id, int64_t vocab_size) {
+  return labeler ? labeler(id) : token_label(id, vocab_size);
+}
+
 std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {

@@ -18,6 +18,13 @@ TEST(InspectTokens, WhitespaceIsVisible) {
   EXPECT_EQ(viz::token_label(5, 32), "<5>");  // not a byte-level model
 }
 
+TEST(InspectTokens, ALabelerTakesPrecedence) {
+  const viz::TokenLabeler bpe = [](int64_t id) { return viz::visible_token(id == 300 ? " the" : "?"); };
+  EXPECT_EQ(viz::label_token(bpe, 300, 400), "\u2423the");
+  EXPECT_EQ(viz::label_token(viz::TokenLabeler(), 300, 400), "<300>");
+  EXPECT_EQ(viz::label_token(viz::TokenLabeler(), 97, 400), "a");
+}
+
 TEST(InspectTokens, PartialUtf8IsEscaped) {
   EXPECT_EQ(viz::visible_token("\xC3\xA9"), "\xC3\xA9");  // é stays
   EXPECT_EQ(viz::visible_token("\xC3"), "\\xC3");         // half of it does not
