@@ -57,15 +57,15 @@ Loaded load() {
   SF_CHECK(!g.prompt.empty()) << "the prompt is empty: give --prompt some text";
   l.codec = std::make_shared<const train::TextCodec>(
       train::TextCodec::for_checkpoint(l.model.config, g.checkpoint));
-  SF_CHECK(l.codec->can_encode())
-      << "the model in '" << g.checkpoint << "' has no text form (" << l.codec->describe()
-      << ": vocab_size " << c.vocab_size << " and no tokenizer), so --prompt cannot be encoded";
+  SF_CHECK(l.codec->can_encode()) << "the model in '" << g.checkpoint << "' has no text form ("
+                                  << l.codec->describe() << ": vocab_size " << c.vocab_size
+                                  << " and no tokenizer), so --prompt cannot be encoded";
   l.tokens = l.codec->encode(g.prompt);
   SF_CHECK(!l.tokens.empty()) << "the prompt encodes to no tokens";
   l.label = [codec = l.codec](int64_t id) { return viz::visible_token(codec->token_bytes(id)); };
   SF_CHECK(static_cast<int64_t>(l.tokens.size()) <= c.max_seq_len)
-      << "the prompt has " << l.tokens.size() << " tokens, the model reads at most max_seq_len = "
-      << c.max_seq_len;
+      << "the prompt has " << l.tokens.size()
+      << " tokens, the model reads at most max_seq_len = " << c.max_seq_len;
   std::string name = std::filesystem::path(g.checkpoint).lexically_normal().filename().string();
   if (name.empty()) name = g.checkpoint;
   l.title = name + " (step " + std::to_string(l.model.step) + ")";
@@ -79,8 +79,8 @@ nn::Inspection inspect(Loaded& l, bool attention, bool moe) {
   ins.capture_moe = moe;
   nn::ForwardOptions fo;
   fo.inspect = &ins;
-  l.model.model->forward(
-      from_vector_i64(l.tokens, {1, static_cast<int64_t>(l.tokens.size())}), Tensor(), fo);
+  l.model.model->forward(from_vector_i64(l.tokens, {1, static_cast<int64_t>(l.tokens.size())}),
+                         Tensor(), fo);
   return ins;
 }
 
@@ -126,8 +126,8 @@ int run_saliency() {
   opt.title = l.title;
   opt.label = l.label;
   report(viz::write_saliency_maps(s, l.model.config.model.vocab_size, opt));
-  std::printf("target %lld \"%s\": log p %.4f; most salient input: ", static_cast<long long>(g.target),
-              l.label(s.target_token).c_str(), s.log_prob);
+  std::printf("target %lld \"%s\": log p %.4f; most salient input: ",
+              static_cast<long long>(g.target), l.label(s.target_token).c_str(), s.log_prob);
   size_t best = 0;
   for (size_t i = 1; i < s.saliency.size(); ++i)
     if (std::abs(s.saliency[i]) > std::abs(s.saliency[best])) best = i;

@@ -151,7 +151,8 @@ ModelOutput Transformer::forward(const Tensor& ids, const Tensor& labels,
     inspect->moe.clear();
     if (inspect->capture_moe)
       for (size_t i = 0; i < layers_.size(); ++i)
-        if (layers_[i]->moe()) inspect->moe.push_back(MoeCapture{static_cast<int64_t>(i), {}, {}, {}});
+        if (layers_[i]->moe())
+          inspect->moe.push_back(MoeCapture{static_cast<int64_t>(i), {}, {}, {}});
   }
 
   ModelOutput out;

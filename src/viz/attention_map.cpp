@@ -34,8 +34,8 @@ std::vector<AttentionBlock> attention_blocks(int64_t T, int64_t block, int64_t w
 
 void check_attention_selection(const ModelConfig& c, int64_t layer, int64_t head) {
   SF_CHECK(layer >= -1 && layer < c.n_layers)
-      << "--layer " << layer << " is out of range: the model has " << c.n_layers
-      << " layers, 0 to " << c.n_layers - 1;
+      << "--layer " << layer << " is out of range: the model has " << c.n_layers << " layers, 0 to "
+      << c.n_layers - 1;
   SF_CHECK(head >= -1 && head < c.n_heads)
       << "--head " << head << " is out of range: the model has " << c.n_heads
       << " attention heads, 0 to " << c.n_heads - 1;
@@ -90,7 +90,9 @@ void draw_block(const std::string& path_base, const nn::AttentionCapture& a,
   const int64_t n = std::max(nq, nk);
   L.cell = std::clamp(560.0 / static_cast<double>(n), 12.0, 30.0);
   L.font = std::min(11.0, L.cell * 0.8);
-  L.cols = heads.size() == 1 ? 1 : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(heads.size()))));
+  L.cols = heads.size() == 1
+               ? 1
+               : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(heads.size()))));
   L.rows = static_cast<int>((heads.size() + L.cols - 1) / L.cols);
 
   {
@@ -188,8 +190,10 @@ void write_html(const std::string& path, const std::vector<std::string>& labels,
         for (int64_t k = 0; k <= q; ++k) {
           const float v = p[q * T + k];
           if (k) js << ",";
-          if (v == 0) js << "0";
-          else js << fmt("%.4g", v);
+          if (v == 0)
+            js << "0";
+          else
+            js << fmt("%.4g", v);
         }
         js << "]";
       }
@@ -214,7 +218,8 @@ font-size:13px;display:none;box-shadow:2px 2px 6px rgba(0,0,0,.2);white-space:pr
 background:linear-gradient(to right,#440154,#3b528b,#21918c,#5ec962,#fde725)}
 </style></head><body>
 <h1>Attention weights</h1>
-<div class="sub">)" << html_escape(subtitle)
+<div class="sub">)"
+    << html_escape(subtitle)
     << R"( &middot; rows: query token, columns: key token; hover a cell for its weight</div>
 <label>layer <select id="layer"></select></label>
 <label>head <select id="head"></select></label>
@@ -222,7 +227,8 @@ background:linear-gradient(to right,#440154,#3b528b,#21918c,#5ec962,#fde725)}
 <div id="wrap"><canvas id="c"></canvas></div>
 <div id="tip"></div>
 <script>
-)" << js.str() << R"(
+)" << js.str()
+    << R"(
 const ls=document.getElementById('layer'),hs=document.getElementById('head');
 for(const l of Object.keys(DATA))ls.add(new Option(l,l));
 function fillHeads(){hs.innerHTML='';for(const h of Object.keys(DATA[ls.value]))hs.add(new Option(h,h));}

@@ -27,9 +27,10 @@ void draw_loads(Canvas& cv, const std::vector<std::vector<int64_t>>& loads,
                 const std::vector<int64_t>& layer_ids, int64_t tokens, int64_t top_k,
                 const std::string& subtitle, double panel_h, double width) {
   cv.text(24, 28, "Expert load per MoE layer", 16, kInk, Align::left, 0, true);
-  cv.text(24, 47, subtitle + (subtitle.empty() ? "" : "  \u00b7  ") + std::to_string(tokens) +
-                      " tokens \u00d7 top-" + std::to_string(top_k) + " = " +
-                      std::to_string(tokens * top_k) + " assignments per layer",
+  cv.text(24, 47,
+          subtitle + (subtitle.empty() ? "" : "  \u00b7  ") + std::to_string(tokens) +
+              " tokens \u00d7 top-" + std::to_string(top_k) + " = " +
+              std::to_string(tokens * top_k) + " assignments per layer",
           11, kGrey);
   const double left = 84, right = 24, top0 = 64;
   for (size_t li = 0; li < loads.size(); ++li) {
@@ -42,9 +43,11 @@ void draw_loads(Canvas& cv, const std::vector<std::vector<int64_t>>& loads,
     for (int64_t v : load) mx = std::max(mx, v);
     const double even = static_cast<double>(tokens * top_k) / static_cast<double>(E);
     const double step = inspect_draw::nice_step(std::max<double>(static_cast<double>(mx), even), 4);
-    const int ticks = static_cast<int>(std::ceil(std::max<double>(static_cast<double>(mx), even) * 1.08 / step));
+    const int ticks =
+        static_cast<int>(std::ceil(std::max<double>(static_cast<double>(mx), even) * 1.08 / step));
     const double ymax = step * ticks;
-    cv.text(left, top + 14, "layer " + std::to_string(layer_ids[li]), 13, kInk, Align::left, 0, true);
+    cv.text(left, top + 14, "layer " + std::to_string(layer_ids[li]), 13, kInk, Align::left, 0,
+            true);
     const double py = top + 24;
     // y axis with ticks.
     cv.line(left, py, left, py + ph, kGrey);
@@ -112,7 +115,8 @@ void draw_tokens(const std::string& path, const std::vector<std::string>& labels
   }
   for (size_t li = 0; li < caps.size(); ++li) {
     const double top = 64 + legend_h + block_h * static_cast<double>(li);
-    cv.text(left, top + 16, "layer " + std::to_string(caps[li]->layer), 13, kInk, Align::left, 0, true);
+    cv.text(left, top + 16, "layer " + std::to_string(caps[li]->layer), 13, kInk, Align::left, 0,
+            true);
     const int64_t k = caps[li]->experts.size(1);
     for (size_t i = 0; i < labels.size(); ++i) {
       const int64_t e = caps[li]->experts.data<int64_t>()[static_cast<int64_t>(i) * k];
@@ -135,9 +139,8 @@ std::vector<int64_t> expert_loads(const nn::MoeCapture& m, int64_t E) {
   return load;
 }
 
-std::vector<std::string> write_expert_maps(const std::vector<int64_t>& tokens,
-                                           const ModelConfig& c, const nn::Inspection& ins,
-                                           const ExpertMapOptions& opt) {
+std::vector<std::string> write_expert_maps(const std::vector<int64_t>& tokens, const ModelConfig& c,
+                                           const nn::Inspection& ins, const ExpertMapOptions& opt) {
   SF_CHECK(c.moe.has_value() && c.first_dense_layers < c.n_layers)
       << "viz experts: this model has no MoE layers (" << c.n_layers
       << " dense layers; a [model.moe] table and first_dense_layers < n_layers make some)";
@@ -173,13 +176,13 @@ std::vector<std::string> write_expert_maps(const std::vector<int64_t>& tokens,
   const std::string html = opt.out_dir + "/experts.html";
   std::ofstream f(html);
   SF_CHECK(f.good()) << "cannot write '" << html << "'";
-  f << inspect_draw::html_head(
-           "Experts",
-           ".t{border-bottom:3px solid}\n"
-           ".key span{display:inline-block;padding:1px 8px;margin-right:6px;"
-           "border-bottom:3px solid;border-radius:3px}")
+  f << inspect_draw::html_head("Experts",
+                               ".t{border-bottom:3px solid}\n"
+                               ".key span{display:inline-block;padding:1px 8px;margin-right:6px;"
+                               "border-bottom:3px solid;border-radius:3px}")
     << R"(<h1>Which expert each token went to</h1>
-<div class="sub">)" << html_escape(opt.title)
+<div class="sub">)"
+    << html_escape(opt.title)
     << " &middot; colour: the token's top-1 expert; hover a token for all top-" << k
     << R"( experts and their gate weights</div>
 <p class="key">expert: )";
@@ -210,7 +213,8 @@ std::vector<std::string> write_expert_maps(const std::vector<int64_t>& tokens,
   }
   const std::string svg = chart.svg();
   const size_t at = svg.find("<svg");
-  f << "<h2>load</h2>\n" << (at == std::string::npos ? svg : svg.substr(at)) << "\n</body></html>\n";
+  f << "<h2>load</h2>\n"
+    << (at == std::string::npos ? svg : svg.substr(at)) << "\n</body></html>\n";
   SF_CHECK(f.good()) << "cannot write '" << html << "'";
   written.push_back(html);
   return written;

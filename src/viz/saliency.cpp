@@ -50,8 +50,8 @@ Saliency compute_saliency(nn::Transformer& model, const std::vector<int64_t>& pr
       << "saliency: --target " << target << " is out of range: the prompt has " << P
       << " tokens, so the target must be in [1, " << P << "] (" << P
       << " = the most likely token after the prompt)";
-  SF_CHECK(target <= c.max_seq_len) << "saliency: --target " << target
-                                    << " reads more tokens than max_seq_len " << c.max_seq_len;
+  SF_CHECK(target <= c.max_seq_len)
+      << "saliency: --target " << target << " reads more tokens than max_seq_len " << c.max_seq_len;
   for (int64_t t : prompt)
     SF_CHECK(t >= 0 && t < c.vocab_size)
         << "saliency: token " << t << " is outside the vocabulary [0, " << c.vocab_size << ")";
@@ -153,7 +153,8 @@ double bar_panel(Canvas& cv, double left, double top, double pw, double ph,
     const double y = ymap(x);
     cv.line(left - 4, y, left, y, kGrey);
     cv.line(left, y, left + pw, y, Color{0.9, 0.9, 0.92}, 0.5);
-    cv.text(left - 7, y + 4, fmt("%.3g", std::abs(x) < step * 1e-6 ? 0.0 : x), 11, kInk, Align::right);
+    cv.text(left - 7, y + 4, fmt("%.3g", std::abs(x) < step * 1e-6 ? 0.0 : x), 11, kInk,
+            Align::right);
   }
   cv.line(left, ymap(0), left + pw, ymap(0), kGrey);
   cv.text(left - 58, top + ph / 2, ylabel, 12, kInk, Align::center, -90);
@@ -166,8 +167,8 @@ double bar_panel(Canvas& cv, double left, double top, double pw, double ph,
     cv.fill_rect(x, std::min(y0, y1), slot * 0.76, std::abs(y1 - y0),
                  !signed_values ? kNorm : (v[i] >= 0 ? kPos : kNeg));
     const std::string l = std::to_string(i) + " " + labels[i];
-    cv.text(left + slot * (static_cast<double>(i) + 0.5) + font * 0.35, top + ph + 6, l, font,
-            kInk, Align::right, -90);
+    cv.text(left + slot * (static_cast<double>(i) + 0.5) + font * 0.35, top + ph + 6, l, font, kInk,
+            Align::right, -90);
     label_h = std::max(label_h, cv.text_width(l, font));
   }
   cv.text(left + pw / 2, top + ph + label_h + 26, "input token (position, token)", 12, kInk,
@@ -184,8 +185,8 @@ std::vector<std::string> write_saliency_maps(const Saliency& s, int64_t V,
   for (int64_t t : s.inputs) labels.push_back(label_token(opt.label, t, V));
   const std::string target = label_token(opt.label, s.target_token, V);
   const std::string what = "target: token " + std::to_string(s.target_position) + " \u201c" +
-                           target + "\u201d, log p = " + fmt("%.3f", s.log_prob) + " (p = " +
-                           fmt("%.3f", std::exp(s.log_prob)) + ")" +
+                           target + "\u201d, log p = " + fmt("%.3f", s.log_prob) +
+                           " (p = " + fmt("%.3f", std::exp(s.log_prob)) + ")" +
                            (s.predicted ? ", the model's top choice"
                                         : ", the model's top choice is \u201c" +
                                               label_token(opt.label, s.argmax_token, V) + "\u201d");
@@ -221,8 +222,8 @@ std::vector<std::string> write_saliency_maps(const Saliency& s, int64_t V,
   bar_panel(cv, left, top1, pw, ph, s.saliency, labels, true,
             "gradient \u00d7 input (sum over d_model)", "saliency");
   std::vector<double> gn(s.grad_norm.begin(), s.grad_norm.end());
-  bar_panel(cv, left, top2, pw, ph, gn, labels, false,
-            "\u2016d log p / d embedding\u2016\u2082", "gradient L2 norm");
+  bar_panel(cv, left, top2, pw, ph, gn, labels, false, "\u2016d log p / d embedding\u2016\u2082",
+            "gradient L2 norm");
   for (const char* ext : {".png", ".svg"}) {
     cv.save(opt.out_dir + "/saliency" + ext);
     written.push_back(opt.out_dir + "/saliency" + ext);
@@ -235,16 +236,17 @@ std::vector<std::string> write_saliency_maps(const Saliency& s, int64_t V,
   double mx = 0;
   for (double v : s.saliency) mx = std::max(mx, std::abs(v));
   if (mx <= 0) mx = 1;
-  f << inspect_draw::html_head(
-           "Saliency",
-           ".target{outline:2px dashed #333}\n"
-           "table{border-collapse:collapse;font-size:13px} td,th{padding:2px 10px;text-align:left}\n"
-           "td.n{text-align:right;font-variant-numeric:tabular-nums} "
-           "tr:nth-child(even){background:#f6f6f8}\n"
-           ".bar{height:10px;background:#5a5a73;display:inline-block}")
+  f << inspect_draw::html_head("Saliency",
+                               ".target{outline:2px dashed #333}\n"
+                               "table{border-collapse:collapse;font-size:13px} td,th{padding:2px "
+                               "10px;text-align:left}\n"
+                               "td.n{text-align:right;font-variant-numeric:tabular-nums} "
+                               "tr:nth-child(even){background:#f6f6f8}\n"
+                               ".bar{height:10px;background:#5a5a73;display:inline-block}")
     << R"(<h1>Saliency: which input tokens the prediction depends on</h1>
-<div class="sub">)" << html_escape(opt.title) << (opt.title.empty() ? "" : " &middot; ")
-    << html_escape(what) << R"(</div>
+<div class="sub">)"
+    << html_escape(opt.title) << (opt.title.empty() ? "" : " &middot; ") << html_escape(what)
+    << R"(</div>
 <p class="sub">Red raises log p of the target, blue lowers it (gradient &times; input, summed over
 d_model); hover a token for its values.</p>
 <div class="text">)";
@@ -262,7 +264,8 @@ d_model); hover a token for its values.</p>
        "every parameter tensor: the weights the decision passed through.</p>\n<table>\n"
        "<tr><th>#</th><th>parameter</th><th>elements</th><th>gradient norm</th><th></th></tr>\n";
   const double top = s.params.empty() ? 1.0 : std::max(s.params[0].norm, 1e-30);
-  const size_t rows = opt.max_params > 0 ? std::min(opt.max_params, s.params.size()) : s.params.size();
+  const size_t rows =
+      opt.max_params > 0 ? std::min(opt.max_params, s.params.size()) : s.params.size();
   for (size_t i = 0; i < rows; ++i) {
     const ParamGrad& p = s.params[i];
     f << "<tr><td class=\"n\">" << i + 1 << "</td><td>" << html_escape(p.name)

@@ -26,16 +26,16 @@ struct ParamGrad {
 };
 
 struct Saliency {
-  std::vector<int64_t> inputs;   // tokens 0..N-1
-  int64_t target_position = 0;   // N
-  int64_t target_token = 0;      // token N of the prompt, or the argmax when N = prompt length
-  bool predicted = false;        // the target is the model's own argmax choice
-  int64_t argmax_token = 0;      // the model's most likely token at position N
-  double log_prob = 0;           // log p(target | inputs)
-  std::vector<double> saliency;  // [N] gradient x input
-  std::vector<double> grad_norm; // [N] ||g_t||
-  Tensor embedding_grad;         // [N, D] g, in the model's dtype
-  std::vector<ParamGrad> params; // every parameter, largest gradient norm first
+  std::vector<int64_t> inputs;    // tokens 0..N-1
+  int64_t target_position = 0;    // N
+  int64_t target_token = 0;       // token N of the prompt, or the argmax when N = prompt length
+  bool predicted = false;         // the target is the model's own argmax choice
+  int64_t argmax_token = 0;       // the model's most likely token at position N
+  double log_prob = 0;            // log p(target | inputs)
+  std::vector<double> saliency;   // [N] gradient x input
+  std::vector<double> grad_norm;  // [N] ||g_t||
+  Tensor embedding_grad;          // [N, D] g, in the model's dtype
+  std::vector<ParamGrad> params;  // every parameter, largest gradient norm first
 };
 
 // Runs one forward and backward on `prompt` (token ids). target in [1, prompt.size()]; errors
@@ -49,8 +49,8 @@ double target_log_prob(nn::Transformer& model, const std::vector<int64_t>& input
                        const Tensor& embeds, int64_t target_token);
 
 struct SaliencyMapOptions {
-  std::string out_dir;  // created when missing
-  std::string title;    // e.g. the checkpoint's name, shown under the chart titles
+  std::string out_dir;    // created when missing
+  std::string title;      // e.g. the checkpoint's name, shown under the chart titles
   size_t max_params = 0;  // rows of the parameter table (0: all)
   TokenLabeler label;     // token id -> label (viz/tokens.h); empty: bytes or <id>
 };

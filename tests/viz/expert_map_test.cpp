@@ -41,7 +41,8 @@ TEST(MoEExpertMap, WritesColouredTextAndLoads) {
   opt.out_dir = dir.path();
   auto files = viz::write_expert_maps(p.ids, c, ins, opt);
   EXPECT_EQ(files.size(), 4u);
-  for (const char* f : {"experts-load.png", "experts-load.svg", "experts-tokens.png", "experts.html"})
+  for (const char* f :
+       {"experts-load.png", "experts-load.svg", "experts-tokens.png", "experts.html"})
     EXPECT_TRUE(std::filesystem::exists(dir.file(f))) << f;
   const std::string html = data::testing::read_bytes(dir.file("experts.html"));
   EXPECT_NE(html.find("&lt;"), std::string::npos);
@@ -55,8 +56,11 @@ TEST(MoEExpertMap, DenseModelIsAnError) {
   nn::Inspection ins;
   viz::ExpertMapOptions opt;
   opt.out_dir = "unused";
-  data::testing::expect_error([&] { viz::write_expert_maps({1, 2}, c, ins, opt); },
-                              {"no MoE layers"});
+  data::testing::expect_error(
+      [&] {
+        viz::write_expert_maps({1, 2}, c, ins, opt);
+      },
+      {"no MoE layers"});
 }
 
 }  // namespace

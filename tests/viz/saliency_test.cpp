@@ -129,9 +129,9 @@ TEST(Saliency, WritesHtmlAndCharts) {
   ASSERT_GT(png.size(), 8u);
   EXPECT_EQ(png.substr(1, 3), "PNG");
   const std::string html = data::testing::read_bytes(dir.file("saliency.html"));
-  EXPECT_NE(html.find("&lt;"), std::string::npos);      // '<' escaped
-  EXPECT_EQ(html.find("<b>"), std::string::npos);       // never raw
-  EXPECT_NE(html.find("\u2423"), std::string::npos);    // the space made visible
+  EXPECT_NE(html.find("&lt;"), std::string::npos);    // '<' escaped
+  EXPECT_EQ(html.find("<b>"), std::string::npos);     // never raw
+  EXPECT_NE(html.find("\u2423"), std::string::npos);  // the space made visible
   EXPECT_NE(html.find("lm_head.weight"), std::string::npos);
   EXPECT_NE(data::testing::read_bytes(dir.file("saliency.svg")).find("<svg"), std::string::npos);
 }

@@ -19,7 +19,9 @@ TEST(InspectTokens, WhitespaceIsVisible) {
 }
 
 TEST(InspectTokens, ALabelerTakesPrecedence) {
-  const viz::TokenLabeler bpe = [](int64_t id) { return viz::visible_token(id == 300 ? " the" : "?"); };
+  const viz::TokenLabeler bpe = [](int64_t id) {
+    return viz::visible_token(id == 300 ? " the" : "?");
+  };
   EXPECT_EQ(viz::label_token(bpe, 300, 400), "\u2423the");
   EXPECT_EQ(viz::label_token(viz::TokenLabeler(), 300, 400), "<300>");
   EXPECT_EQ(viz::label_token(viz::TokenLabeler(), 97, 400), "a");
