@@ -11,6 +11,7 @@
 #include "apps/report_cmd.h"
 #include "apps/tokenizer_cmd.h"
 #include "apps/train_cmd.h"
+#include "apps/viz_cmd.h"
 
 namespace seekforge::apps {
 
@@ -30,6 +31,7 @@ void register_commands(CLI::App& app) {
   runners()[add_fwdbwd_command(app)] = run_fwdbwd;
   runners()[add_tokenizer_command(app)] = run_tokenizer;
   runners()[add_report_command(app)] = run_report;
+  runners()[add_viz_command(app)] = run_viz;
   // `data`: cleaning (clean, dedup) and datasets (tokenize, stats) share one App.
   CLI::App* data = add_data_command(app);
   add_dataset_commands(*data);

@@ -60,7 +60,8 @@ LayerCache Attention::make_cache(int64_t batch, int64_t capacity) const {
   return c;
 }
 
-Tensor Attention::forward(const Tensor& x, int64_t start_pos, LayerCache* cache) const {
+Tensor Attention::forward(const Tensor& x, int64_t start_pos, LayerCache* cache,
+                          AttentionCapture* capture) const {
   SF_CHECK(x.dim() == 3 && x.size(2) == config_.d_model)
       << "attention: expected [B, T, " << config_.d_model << "], got " << x.describe();
   if (cache) {
@@ -70,7 +71,8 @@ Tensor Attention::forward(const Tensor& x, int64_t start_pos, LayerCache* cache)
         << "attention: cache of " << cache->capacity() << " positions is full ("
         << cache->length << " + " << x.size(1) << ")";
   }
-  return mla_ ? forward_mla(x, start_pos, cache) : forward_mha(x, start_pos, cache);
+  return mla_ ? forward_mla(x, start_pos, cache, capture)
+              : forward_mha(x, start_pos, cache, capture);
 }
 
 namespace {
@@ -80,9 +82,18 @@ Tensor append(Tensor& store, const Tensor& fresh, int64_t at) {
   store.narrow(1, at, fresh.size(1)).copy_(fresh);
   return store.narrow(1, 0, at + fresh.size(1));
 }
+
+void record(AttentionCapture* capture, const Tensor& q, const Tensor& k, const Tensor& v,
+            const Tensor& out, double scale, int64_t window) {
+  autograd::NoGradGuard no_grad;
+  capture->probs = attention_probabilities(q, k, scale, window);
+  capture->values = v.detach().contiguous();
+  capture->context = out.detach().contiguous();
+}
 }  // namespace
 
-Tensor Attention::forward_mha(const Tensor& x, int64_t start_pos, LayerCache* cache) const {
+Tensor Attention::forward_mha(const Tensor& x, int64_t start_pos, LayerCache* cache,
+                              AttentionCapture* capture) const {
   const int64_t B = x.size(0), T = x.size(1), H = config_.n_heads, KV = config_.n_kv_heads,
                 hd = config_.head_dim;
   Tensor q = ops::view(q_proj_->forward(x), {B, T, H, hd});
@@ -98,10 +109,12 @@ Tensor Attention::forward_mha(const Tensor& x, int64_t start_pos, LayerCache* ca
   ops::AttentionOptions opt;
   opt.window = config_.window;
   Tensor out = ops::attention(q, k, v, opt);
+  if (capture) record(capture, q, k, v, out, 1.0 / std::sqrt(static_cast<double>(hd)), opt.window);
   return o_proj_->forward(ops::view(out, {B, T, H * hd}));
 }
 
-Tensor Attention::forward_mla(const Tensor& x, int64_t start_pos, LayerCache* cache) const {
+Tensor Attention::forward_mla(const Tensor& x, int64_t start_pos, LayerCache* cache,
+                              AttentionCapture* capture) const {
   const MlaConfig& m = *config_.mla;
   const int64_t B = x.size(0), T = x.size(1), H = config_.n_heads;
   const int64_t n = m.qk_nope_head_dim, r = m.qk_rope_head_dim, dv = m.v_head_dim,
@@ -126,6 +139,7 @@ Tensor Attention::forward_mla(const Tensor& x, int64_t start_pos, LayerCache* ca
   opt.window = config_.window;
   opt.scale = 1.0 / std::sqrt(static_cast<double>(n + r));
   Tensor out = ops::attention(q, k, v, opt);
+  if (capture) record(capture, q, k, v, out, opt.scale, opt.window);
   return o_proj_->forward(ops::view(out, {B, T, H * dv}));
 }
 

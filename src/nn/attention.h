@@ -4,6 +4,7 @@
 #pragma once
 
 #include "io/config.h"
+#include "nn/inspect.h"
 #include "nn/layers.h"
 
 namespace seekforge::nn {
@@ -21,14 +22,18 @@ class Attention : public Module {
  public:
   Attention(const ModelConfig& config, Generator& gen);
   // x [B, T, D] at positions start_pos .. start_pos+T-1. With a cache, the new keys are appended
-  // (start_pos must equal cache->length) and the queries attend to everything cached.
-  Tensor forward(const Tensor& x, int64_t start_pos = 0, LayerCache* cache = nullptr) const;
+  // (start_pos must equal cache->length) and the queries attend to everything cached. With
+  // `capture`, the layer's probabilities, values and pre-o_proj output are recorded there.
+  Tensor forward(const Tensor& x, int64_t start_pos = 0, LayerCache* cache = nullptr,
+                 AttentionCapture* capture = nullptr) const;
   // An empty cache for `batch` sequences of up to `capacity` positions.
   LayerCache make_cache(int64_t batch, int64_t capacity) const;
 
  private:
-  Tensor forward_mha(const Tensor& x, int64_t start_pos, LayerCache* cache) const;
-  Tensor forward_mla(const Tensor& x, int64_t start_pos, LayerCache* cache) const;
+  Tensor forward_mha(const Tensor& x, int64_t start_pos, LayerCache* cache,
+                     AttentionCapture* capture) const;
+  Tensor forward_mla(const Tensor& x, int64_t start_pos, LayerCache* cache,
+                     AttentionCapture* capture) const;
 
   ModelConfig config_;
   bool mla_ = false;

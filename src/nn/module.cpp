@@ -71,4 +71,20 @@ void Module::load_state(const NamedTensors& tensors, const std::vector<std::stri
     SF_CHECK(used.count(n) || skip.count(n)) << "load_state: unexpected tensor '" << n << "'";
 }
 
+void Module::to_dtype(DType dtype) {
+  NamedTensors all = named_parameters();
+  for (auto& b : named_buffers()) all.push_back(b);
+  for (auto& [name, t] : all) {
+    Tensor c = t.to(dtype).contiguous();
+    if (c.impl() == t.impl()) continue;
+    TensorImpl* impl = t.impl();
+    impl->storage = c.storage();
+    impl->dtype = dtype;
+    impl->shape = c.shape();
+    impl->strides = c.strides();
+    impl->offset = c.offset();
+    impl->grad.reset();
+  }
+}
+
 }  // namespace seekforge::nn

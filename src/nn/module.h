@@ -35,6 +35,11 @@ class Module {
   // `ignored`. Errors name the tensor.
   void load_state(const NamedTensors& tensors, const std::vector<std::string>& ignored = {});
 
+  // Converts every parameter and buffer to `dtype` in place: handles held elsewhere (a layer's
+  // members, an optimiser's list) see the new values. Gradients are dropped. For float64
+  // gradient checks of whole models.
+  void to_dtype(DType dtype);
+
  protected:
   Tensor register_parameter(const std::string& name, Tensor t);  // sets requires_grad
   Tensor register_buffer(const std::string& name, Tensor t);

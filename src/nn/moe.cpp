@@ -32,7 +32,7 @@ MoE::MoE(const ModelConfig& c, Generator& gen) : cfg_(*c.moe), d_model_(c.d_mode
         std::make_unique<SwiGLU>(c.d_model, cfg_.n_shared_experts * cfg_.d_expert, c.init_std, gen));
 }
 
-Tensor MoE::forward(const Tensor& x_in, Tensor* aux_loss) {
+Tensor MoE::forward(const Tensor& x_in, Tensor* aux_loss, MoeCapture* capture) {
   const Shape in_shape = x_in.shape();
   Tensor x = ops::reshape(x_in, {-1, d_model_});
   const int64_t N = x.size(0), E = cfg_.n_routed_experts, k = cfg_.top_k;
@@ -48,6 +48,12 @@ Tensor MoE::forward(const Tensor& x_in, Tensor* aux_loss) {
   Tensor w = ops::gather(s, 1, idx);  // [N, k]: the router's gradient flows through these
   if (cfg_.norm_topk) w = ops::div(w, ops::add(ops::sum(w, {1}, true), 1e-20));
   if (cfg_.routed_scaling_factor != 1.0) w = ops::mul(w, cfg_.routed_scaling_factor);
+  if (capture) {
+    autograd::NoGradGuard no_grad;
+    capture->experts = idx.clone();
+    capture->weights = w.detach().to(DType::f32).contiguous();
+    capture->scores = s.detach().to(DType::f32).contiguous();
+  }
 
   // Dispatch order: by expert, then token, then slot.
   const int64_t* pi = idx.data<int64_t>();

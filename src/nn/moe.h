@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/config.h"
+#include "nn/inspect.h"
 #include "nn/layers.h"
 
 namespace seekforge::nn {
@@ -30,7 +31,8 @@ class MoE : public Module {
   MoE(const ModelConfig& config, Generator& gen);
   // x [..., D] -> [..., D]. Adds this call's balance loss (when enabled) to *aux_loss (set when
   // undefined) and records the call's stats (a recomputed call records the same stats again).
-  Tensor forward(const Tensor& x, Tensor* aux_loss);
+  // With `capture`, the call's choices, combine weights and scores are recorded there.
+  Tensor forward(const Tensor& x, Tensor* aux_loss, MoeCapture* capture = nullptr);
   const MoeStats& last_stats() const { return stats_; }
   // b_e += speed * sign(mean(load) - load_e), outside autograd.
   void update_bias(const std::vector<int64_t>& load);

@@ -21,11 +21,12 @@ Block::Block(const ModelConfig& c, bool use_moe, Generator& gen) {
     dense_ = register_module("mlp", std::make_unique<SwiGLU>(c.d_model, c.d_ff, c.init_std, gen));
 }
 
-Tensor Block::forward(const Tensor& h, int64_t start_pos, LayerCache* cache, Tensor* aux_loss) {
-  Tensor a = attn_->forward(input_norm_->forward(h), start_pos, cache);
+Tensor Block::forward(const Tensor& h, int64_t start_pos, LayerCache* cache, Tensor* aux_loss,
+                      AttentionCapture* attention_capture, MoeCapture* moe_capture) {
+  Tensor a = attn_->forward(input_norm_->forward(h), start_pos, cache, attention_capture);
   Tensor h1 = ops::add(h, a);
   Tensor x = post_norm_->forward(h1);
-  Tensor f = moe_ ? moe_->forward(x, aux_loss) : dense_->forward(x);
+  Tensor f = moe_ ? moe_->forward(x, aux_loss, moe_capture) : dense_->forward(x);
   return ops::add(h1, f);
 }
 
@@ -139,13 +140,34 @@ ModelOutput Transformer::forward(const Tensor& ids, const Tensor& labels,
         << "model: cache has " << opt.cache->size() << " layers, the model " << layers_.size();
   }
 
+  if (opt.inputs_embeds.defined()) {
+    SF_CHECK(opt.inputs_embeds.shape() == Shape({B, T, config_.d_model}))
+        << "model: inputs_embeds " << opt.inputs_embeds.describe() << " do not match input_ids "
+        << ids.describe() << " and d_model " << config_.d_model;
+  }
+  Inspection* inspect = opt.inspect;
+  if (inspect) {
+    inspect->attention.assign(inspect->capture_attention ? layers_.size() : 0, {});
+    inspect->moe.clear();
+    if (inspect->capture_moe)
+      for (size_t i = 0; i < layers_.size(); ++i)
+        if (layers_[i]->moe())
+          inspect->moe.push_back(MoeCapture{static_cast<int64_t>(i), {}, {}, {}});
+  }
+
   ModelOutput out;
   Tensor aux;
-  Tensor h = embed_->forward(ids);
+  Tensor h = opt.inputs_embeds.defined() ? opt.inputs_embeds : embed_->forward(ids);
+  size_t moe_seen = 0;
   for (size_t i = 0; i < layers_.size(); ++i) {
     Block* block = layers_[i];
     LayerCache* cache = opt.cache ? &(*opt.cache)[i] : nullptr;
-    if (opt.checkpoint_activations && autograd::grad_enabled() && cache == nullptr) {
+    if (inspect) {
+      AttentionCapture* ac = inspect->capture_attention ? &inspect->attention[i] : nullptr;
+      MoeCapture* mc = nullptr;
+      if (block->moe() && inspect->capture_moe) mc = &inspect->moe[moe_seen++];
+      h = block->forward(h, opt.start_pos, cache, &aux, ac, mc);
+    } else if (opt.checkpoint_activations && autograd::grad_enabled() && cache == nullptr) {
       const bool has_moe = block->moe() != nullptr;
       auto outs = autograd::checkpoint(
           [block, has_moe, start = opt.start_pos](const std::vector<Tensor>& in) {

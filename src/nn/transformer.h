@@ -16,8 +16,10 @@ class Block : public Module {
  public:
   // use_moe: this layer's FFN is the MoE (else the dense SwiGLU).
   Block(const ModelConfig& config, bool use_moe, Generator& gen);
-  // h [B, T, D] -> [B, T, D]; the MoE balance loss is added to *aux_loss.
-  Tensor forward(const Tensor& h, int64_t start_pos, LayerCache* cache, Tensor* aux_loss);
+  // h [B, T, D] -> [B, T, D]; the MoE balance loss is added to *aux_loss. The captures, when
+  // given, record the attention (and, for an MoE layer, the routing) of this call.
+  Tensor forward(const Tensor& h, int64_t start_pos, LayerCache* cache, Tensor* aux_loss,
+                 AttentionCapture* attention_capture = nullptr, MoeCapture* moe_capture = nullptr);
   Attention& attention() { return *attn_; }
   MoE* moe() { return moe_; }  // null for a dense layer
 
@@ -43,6 +45,12 @@ struct ForwardOptions {
   int64_t start_pos = 0;
   std::vector<LayerCache>* cache = nullptr;  // one per trunk layer; decoding only
   bool checkpoint_activations = false;       // recompute each block in backward
+  // Opt-in record of attention probabilities and MoE routing (nn/inspect.h); blocks are then
+  // not checkpointed.
+  Inspection* inspect = nullptr;
+  // [B, T, D]: used instead of the embedding lookup of input_ids (which still give the shape
+  // and the MTP inputs), e.g. a tensor whose gradient the caller wants (saliency).
+  Tensor inputs_embeds;
 };
 
 struct ModelOutput {
@@ -60,6 +68,7 @@ class Transformer : public Module {
   ModelOutput forward(const Tensor& input_ids, const Tensor& labels,
                       const ForwardOptions& options = {});
   const ModelConfig& config() const { return config_; }
+  const Embedding& embedding() const { return *embed_; }
   std::vector<LayerCache> make_cache(int64_t batch, int64_t capacity) const;
   // Every MoE layer (trunk first, then MTP), in order.
   std::vector<MoE*> moe_layers() const;
