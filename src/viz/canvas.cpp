@@ -14,6 +14,8 @@
 #include <functional>
 #include <memory>
 #include <numbers>
+#include <string>
+#include <vector>
 
 #include "core/error.h"
 
@@ -24,6 +26,7 @@ namespace {
 constexpr double kPngScale = 2.0;  // device pixels per CSS pixel in the PNG
 constexpr double kMaxSide = 8192;  // 2x that is still below Cairo's 32767-pixel image limit
 constexpr const char* kFont = "DejaVu Sans";
+constexpr const char* kCjkFont = "Droid Sans Fallback";
 
 Color hex(uint32_t rgb) {
   return {((rgb >> 16) & 0xff) / 255.0, ((rgb >> 8) & 0xff) / 255.0, (rgb & 0xff) / 255.0, 1};
@@ -161,16 +164,52 @@ void prepare(cairo_t* cr) {
   cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
 }
 
-void select_font(cairo_t* cr, double size, bool bold) {
-  cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL,
+void select_font(cairo_t* cr, const char* face, double size, bool bold) {
+  cairo_select_font_face(cr, face, CAIRO_FONT_SLANT_NORMAL,
                          bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size);
 }
 
-double advance(cairo_t* cr, const std::string& s) {
-  cairo_text_extents_t ext;
-  cairo_text_extents(cr, s.c_str(), &ext);
-  return ext.x_advance;
+// Cairo's text API draws every glyph from one face and does no fallback, and DejaVu has no
+// CJK: Han, kana, hangul and full-width forms (the Chinese of the default data) are drawn from
+// the CJK face instead, run by run.
+bool wants_cjk_face(char32_t cp) {
+  return (cp >= 0x2E80 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7AF) ||
+         (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+         (cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x20000 && cp <= 0x3FFFF);
+}
+
+struct FontRun {
+  const char* face;
+  std::string text;
+};
+
+// `s` is valid UTF-8 (valid_utf8 ran first).
+std::vector<FontRun> font_runs(const std::string& s) {
+  std::vector<FontRun> runs;
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    char32_t cp = n == 1 ? b : b & (0x3F >> (n - 1));
+    for (size_t k = 1; k < n && i + k < s.size(); ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    const char* face = wants_cjk_face(cp) ? kCjkFont : kFont;
+    if (runs.empty() || runs.back().face != face) runs.push_back({face, {}});
+    runs.back().text.append(s, i, n);
+    i += n;
+  }
+  return runs;
+}
+
+double advance(cairo_t* cr, const std::vector<FontRun>& runs, double size, bool bold) {
+  double w = 0;
+  for (const FontRun& r : runs) {
+    select_font(cr, r.face, size, bold);
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr, r.text.c_str(), &ext);
+    w += ext.x_advance;
+  }
+  return w;
 }
 
 }  // namespace
@@ -259,16 +298,18 @@ void Canvas::text(double x, double y, const std::string& utf8, double size, Colo
   std::string s = valid_utf8(utf8);
   texts_.push_back({x, y, s, size, align, rotate_deg, bold});
   if (s.empty() || !(size > 0)) return;
-  add([=, s = std::move(s)](cairo_t* cr) {
-    select_font(cr, size, bold);
-    const double w = advance(cr, s);
+  add([=, runs = font_runs(s)](cairo_t* cr) {
+    const double w = advance(cr, runs, size, bold);
     const double dx = align == Align::left ? 0 : align == Align::center ? -w / 2 : -w;
     cairo_save(cr);
     cairo_translate(cr, x, y);
     if (rotate_deg != 0) cairo_rotate(cr, rotate_deg * std::numbers::pi / 180);
     set_color(cr, c);
     cairo_move_to(cr, dx, 0);
-    cairo_show_text(cr, s.c_str());
+    for (const FontRun& r : runs) {  // show_text leaves the current point after its text
+      select_font(cr, r.face, size, bold);
+      cairo_show_text(cr, r.text.c_str());
+    }
     cairo_new_path(cr);
     cairo_restore(cr);
   });
@@ -278,8 +319,7 @@ double Canvas::text_width(const std::string& utf8, double size, bool bold) const
   const std::string s = valid_utf8(utf8);
   if (s.empty() || !(size > 0)) return 0;
   cairo_save(cr_);
-  select_font(cr_, size, bold);
-  const double w = advance(cr_, s);
+  const double w = advance(cr_, font_runs(s), size, bold);
   cairo_restore(cr_);
   return w;
 }

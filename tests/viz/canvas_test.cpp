@@ -153,6 +153,18 @@ TEST(Canvas, TextWidthGrowsWithLengthSizeAndWeight) {
   EXPECT_EQ(c.text_width("", 12), 0);
 }
 
+// Han characters come from the CJK face, whose glyphs are one em wide (DejaVu has none and would
+// draw narrower missing-glyph boxes); mixed text is the sum of its runs.
+TEST(Canvas, CjkTextIsDrawnFromTheCjkFace) {
+  Canvas c(200, 100);
+  EXPECT_NEAR(c.text_width("人生", 20), 40, 1.0);
+  EXPECT_NEAR(c.text_width("ab人生cd", 20), c.text_width("ab", 20) + 40 + c.text_width("cd", 20),
+              0.5);
+  c.text(10, 50, "ab人生cd", 20, {0, 0, 0, 1});
+  EXPECT_GT(c.png().size(), 8u);
+  EXPECT_NE(c.svg().find("</svg>"), std::string::npos);
+}
+
 TEST(Canvas, ImageCellsAreSharpBlocks) {
   Canvas c(40, 20);
   c.image(0, 0, 40, 20, 1, 2, {Color{1, 0, 0, 1}, Color{0, 0, 1, 1}});
