@@ -277,6 +277,16 @@ RunMetrics read_metrics(const std::string& path) {
   return m;
 }
 
+// metrics.jsonl numbers MoE layers among MoE layers; the dashboard and `viz` speak of blocks.
+// Both are named when the config says which block a MoE layer is.
+std::string moe_layer_name(int64_t moe_index, const std::optional<Config>& cfg) {
+  const std::string moe = "MoE layer " + std::to_string(moe_index);
+  if (!cfg || !cfg->model.moe) return moe;
+  const int64_t block = cfg->model.first_dense_layers + moe_index;
+  if (block >= cfg->model.n_layers) return moe + " (multi-token prediction)";
+  return "layer " + std::to_string(block) + " (" + moe + ")";
+}
+
 ReportResult write_report(const std::string& run_dir, const std::string& out_dir_arg) {
   SF_CHECK(fs::is_directory(run_dir)) << "run directory '" << run_dir << "' does not exist";
   const std::string metrics_path = run_dir + "/metrics.jsonl";
@@ -427,8 +437,9 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
     const size_t E = loads.front().size();
     const size_t group = (loads.size() + kMaxHeatmapColumns - 1) / kMaxHeatmapColumns;
     const size_t cols = (loads.size() + group - 1) / group;
+    const std::string name = moe_layer_name(layer, cfg);
     Heatmap h;
-    h.title = "Expert load, MoE layer " + std::to_string(layer);
+    h.title = "Expert load, " + name;
     h.x_label = group > 1 ? "step (" + std::to_string(group) + " steps a column)" : "step";
     h.y_label = "routed expert";
     h.value_label = "share of the layer's tokens";
@@ -452,14 +463,14 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
     draw(*hc, h);
     const std::string L = std::to_string(layer);
     figs.push_back(
-        {"expert_load_layer" + L, "Expert load, MoE layer " + L,
+        {"expert_load_layer" + L, "Expert load, " + name,
          "Each column is a logged step, each row a routed expert; the colour is the share of "
          "the layer's routed tokens the expert received (balanced: " +
              fixed(1.0 / double(E), 3) + ").",
          std::move(hc)});
 
     BarChart b;
-    b.title = "Tokens per expert, MoE layer " + L + " (whole run)";
+    b.title = "Tokens per expert, " + name + " (whole run)";
     b.x_label = "routed expert";
     b.y_label = "tokens routed";
     double mean = 0;
@@ -473,7 +484,7 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
     auto bc = std::make_unique<Canvas>(kChartWidth, kChartHeight);
     draw(*bc, b);
     figs.push_back(
-        {"expert_tokens_layer" + L, "Tokens per expert, MoE layer " + L,
+        {"expert_tokens_layer" + L, "Tokens per expert, " + name,
          "Tokens routed to each expert over all logged steps; the dashed line is the mean.",
          std::move(bc)});
   }
