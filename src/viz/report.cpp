@@ -18,6 +18,7 @@
 #include "io/safetensors.h"
 #include "viz/canvas.h"
 #include "viz/chart.h"
+#include "viz/tokens.h"
 
 namespace seekforge::viz {
 
@@ -89,29 +90,6 @@ TrainLine train_line(const json& j, const std::string& where) {
     }
   }
   return t;
-}
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out;
 }
 
 std::string base64(const std::vector<uint8_t>& bytes) {
