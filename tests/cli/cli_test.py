@@ -10,8 +10,10 @@ Uses only the standard library and numpy (the fixtures' reader).
 import json
 import os
 import shutil
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_support import Checks  # noqa: E402
 import tempfile
 
 import numpy as np
@@ -22,19 +24,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "reference"))
 import st_io  # noqa: E402
 
 BIN = sys.argv[1]
-failures = []
-
-
-def run(*args, expect=0):
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=600)
-    if p.returncode != expect:
-        failures.append(f"{' '.join(args[:2])}: exit {p.returncode}, expected {expect}\n{p.stdout}\n{p.stderr}")
-    return p
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
+checks = Checks(BIN, timeout=600)
+run, check, failures = checks.run, checks.check, checks.failures
 
 
 def rel_err(a, b):

@@ -9,26 +9,17 @@ problem. Standard library only.
 import glob
 import os
 import shutil
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_support import Checks  # noqa: E402
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BIN = sys.argv[1]
-failures = []
-
-
-def run(*args, expect=0):
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=300)
-    if p.returncode != expect:
-        failures.append(f"{' '.join(args[:2])}: exit {p.returncode}, expected {expect}\n{p.stdout}\n{p.stderr}")
-    return p
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
+checks = Checks(BIN, timeout=300)
+run, check, failures = checks.run, checks.check, checks.failures
 
 
 def is_png(path):
