@@ -37,6 +37,8 @@ class TextCodec {
   std::string describe() const;
   // A special token's id by role ("eos", "bos", ...); -1 when none (and always for bytes).
   int64_t special_id(const std::string& role) const;
+  // The BPE tokenizer, or null for bytes and ids only.
+  const data::Tokenizer* tokenizer() const { return tokenizer_.get(); }
 
  private:
   TextCodec() = default;
