@@ -1,5 +1,6 @@
 #include "rl/advantage.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -16,8 +17,13 @@ std::vector<double> group_advantages(const std::vector<double>& rewards, int64_t
   SF_CHECK(std::isfinite(eps) && eps >= 0) << op << ": eps " << eps << " must be >= 0";
   for (int64_t i = 0; i < n; ++i)
     SF_CHECK(std::isfinite(rewards[i])) << op << ": reward " << i << " is " << rewards[i];
-  std::vector<double> out(rewards.size());
+  std::vector<double> out(rewards.size(), 0.0);
   for (int64_t g = 0; g < n; g += group_size) {
+    const auto first = rewards.begin() + g, last = first + group_size;
+    // An all-equal group carries no signal: zeros, decided on the values themselves because the
+    // rounded mean of equal values need not equal them (0.1 * 3 / 3 != 0.1), and with eps = 0
+    // the rounding residue divided by its own std would give +-1.
+    if (std::all_of(first, last, [&](double r) { return r == *first; })) continue;
     double mean = 0;
     for (int64_t i = g; i < g + group_size; ++i) mean += rewards[i];
     mean /= static_cast<double>(group_size);
@@ -25,11 +31,7 @@ std::vector<double> group_advantages(const std::vector<double>& rewards, int64_t
     for (int64_t i = g; i < g + group_size; ++i) var += (rewards[i] - mean) * (rewards[i] - mean);
     const double denom =
         scale_by_std ? std::sqrt(var / static_cast<double>(group_size)) + eps : 1.0;
-    for (int64_t i = g; i < g + group_size; ++i) {
-      // An all-equal group has r - mean == 0 exactly; with eps = 0 and std = 0 keep it 0.
-      const double centred = rewards[i] - mean;
-      out[i] = centred == 0.0 ? 0.0 : centred / denom;
-    }
+    for (int64_t i = g; i < g + group_size; ++i) out[i] = (rewards[i] - mean) / denom;
   }
   return out;
 }
@@ -56,6 +58,11 @@ GaeResult gae(const std::vector<double>& rewards, const std::vector<double>& val
 
 void whiten(std::vector<double>& values) {
   if (values.empty()) return;
+  // All equal: exactly zeros, not the rounding residue of their mean scaled up.
+  if (std::all_of(values.begin(), values.end(), [&](double x) { return x == values.front(); })) {
+    std::fill(values.begin(), values.end(), 0.0);
+    return;
+  }
   const double n = static_cast<double>(values.size());
   double mean = 0;
   for (double x : values) mean += x;

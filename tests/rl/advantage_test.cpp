@@ -29,8 +29,11 @@ TEST(Advantage, GroupValuesByHand) {
   EXPECT_NEAR(b[0], 1 / std::sqrt(2.0 / 3), 1e-12);
   EXPECT_NEAR(b[1], -1 / std::sqrt(2.0 / 3), 1e-12);
   EXPECT_EQ(b[2], 0.0);
-  // eps = 0 and an all-equal group: still zeros.
+  // eps = 0 and an all-equal group: still zeros, also when the rounded mean of the group is not
+  // the shared value (0.1 + 0.1 + 0.1 = 0.30000000000000004, / 3 = 0.10000000000000002).
   for (double x : rl::group_advantages({2, 2}, 2, 0.0)) EXPECT_EQ(x, 0.0);
+  for (bool scale : {true, false})
+    for (double x : rl::group_advantages({0.1, 0.1, 0.1}, 3, 0.0, scale)) EXPECT_EQ(x, 0.0);
 }
 
 TEST(Advantage, GroupWithoutStdScaling) {
@@ -123,7 +126,7 @@ TEST(Advantage, WhitenGivesMeanZeroStdOne) {
   EXPECT_NEAR(mean, 0.0, 1e-12);
   EXPECT_NEAR(var, 1.0, 1e-8);
 
-  std::vector<double> same = {4, 4, 4};
+  std::vector<double> same = {0.1, 0.1, 0.1};
   rl::whiten(same);
   for (double e : same) EXPECT_EQ(e, 0.0);
   std::vector<double> empty;
