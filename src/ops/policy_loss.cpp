@@ -94,6 +94,10 @@ Tensor policy_loss(const Tensor& logp, const Tensor& old_logp, const Tensor& ref
   const std::vector<double> adv = host_values(advantages), m = mask_values(mask, op);
   const std::vector<double> w =
       sample_weights.defined() ? host_values(sample_weights) : std::vector<double>(B, 1.0);
+  for (int64_t b = 0; b < B; ++b)
+    SF_CHECK(std::isfinite(w[b]) && w[b] >= 0)
+        << op << ": sample_weights " << sample_weights.describe() << " has " << w[b]
+        << " at sequence " << b << " (weights must be finite and >= 0)";
 
   // Per-token terms and their derivatives in logp, before the reduction's weights.
   std::vector<double> surr(B * T, 0.0), dsurr(B * T, 0.0), kl(B * T, 0.0), dkl(B * T, 0.0);

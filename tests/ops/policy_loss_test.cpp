@@ -357,6 +357,11 @@ TEST(PolicyLoss, ErrorsNameTheOpAndShapes) {
         ops::policy_loss(lp, lp, Tensor(), adv, m, {}, nullptr, zeros({2, 1}));
       },
       "policy_loss: sample_weights Tensor[2, 1] f32 must be [B] for logp Tensor[2, 3] f32");
+  expect_error(
+      [&] {
+        ops::policy_loss(lp, lp, Tensor(), adv, m, {}, nullptr, from_vector({1, -1}, {2}));
+      },
+      "policy_loss: sample_weights Tensor[2] f32 has -1 at sequence 1");
   ops::PolicyLossOptions bad;
   bad.clip_eps = 1.5;
   expect_error([&] { ops::policy_loss(lp, lp, Tensor(), adv, m, bad); },
