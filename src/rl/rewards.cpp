@@ -326,6 +326,8 @@ double RewardMix::score(const RewardContext& ctx, std::vector<double>* parts) co
       v = is_correct(i) ? std::clamp(1.0 - double(ctx.response_tokens) / double(ctx.max_tokens),
                                      0.0, 1.0)
                         : 0.0;
+    } else if (s.kind == "regex" && s.target == "answer" && parsed.answer_count != 1) {
+      v = 0.0;  // no single answer to match: even a pattern that matches "" scores 0
     } else if (s.kind == "regex") {
       const std::string_view subject =
           s.target == "answer" ? std::string_view(parsed.answer) : ctx.response;

@@ -492,13 +492,30 @@ TaskSplit Task::split_of(const Problem& p) const {
   return u < config_.test_fraction ? TaskSplit::test : TaskSplit::train;
 }
 
-Problem Task::sample(TaskSplit split, uint64_t seed, uint64_t index) const {
-  const double share = split == TaskSplit::test ? config_.test_fraction : 1.0 - config_.test_fraction;
-  SF_CHECK(share > 0.0) << "task.test_fraction = " << config_.test_fraction
-                        << ": the test split is empty";
+uint64_t Task::max_draws(TaskSplit split) const {
+  const double share =
+      split == TaskSplit::test ? config_.test_fraction : 1.0 - config_.test_fraction;
   // Enough draws that a split holding `share` of the space is missed with probability e^-60.
-  const uint64_t max_draws = 1000 + static_cast<uint64_t>(std::ceil(60.0 / share));
-  for (uint64_t draw = 0; draw < max_draws; ++draw) {
+  return share > 0.0 ? 1000 + static_cast<uint64_t>(std::ceil(60.0 / share)) : 0;
+}
+
+Problem Task::sample(TaskSplit split, uint64_t seed, uint64_t index) const {
+  const uint64_t draws = max_draws(split);
+  SF_CHECK(draws > 0) << "task.test_fraction = " << config_.test_fraction << ": the "
+                      << split_name(split) << " split is empty";
+  std::optional<Problem> p = try_sample(split, seed, index);
+  if (!p) {
+    SF_FAIL() << "task '" << config_.name << "': no " << split_name(split) << " problem in "
+              << draws << " draws (seed " << seed << ", index " << index
+              << "): the problem space is too small for task.test_fraction = "
+              << config_.test_fraction;
+  }
+  return std::move(*p);
+}
+
+std::optional<Problem> Task::try_sample(TaskSplit split, uint64_t seed, uint64_t index) const {
+  const uint64_t draws = max_draws(split);
+  for (uint64_t draw = 0; draw < draws; ++draw) {
     Draws d(seed, index, draw);
     if (countdown_) {
       // Build the prompt first (cheap), the expressions only for the candidate that is kept.
@@ -523,10 +540,7 @@ Problem Task::sample(TaskSplit split, uint64_t seed, uint64_t index) const {
     add_arithmetic_solution(&p);
     return p;
   }
-  SF_FAIL() << "task '" << config_.name << "': no " << split_name(split) << " problem in "
-            << max_draws << " draws (seed " << seed << ", index " << index
-            << "): the problem space is too small for task.test_fraction = "
-            << config_.test_fraction;
+  return std::nullopt;
 }
 
 std::vector<Problem> Task::test_set(int64_t n, uint64_t seed) const {
@@ -536,9 +550,10 @@ std::vector<Problem> Task::test_set(int64_t n, uint64_t seed) const {
   std::unordered_set<std::string> seen;
   int64_t stall = 0;
   for (uint64_t i = 0; static_cast<int64_t>(out.size()) < n && stall < kTestSetStall; ++i) {
-    Problem p = sample(TaskSplit::test, seed, i);
-    if (seen.insert(p.prompt).second) {
-      out.push_back(std::move(p));
+    std::optional<Problem> p = try_sample(TaskSplit::test, seed, i);
+    if (!p) break;  // no test problem at all in many draws: the space is (nearly) all train
+    if (seen.insert(p->prompt).second) {
+      out.push_back(std::move(*p));
       stall = 0;
     } else {
       ++stall;

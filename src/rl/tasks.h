@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,11 @@ class Task {
   bool is_correct(const Problem& p, std::string_view answer_text) const;
 
  private:
+  // How many candidates sample() draws before giving up on `split` (0: the split is empty).
+  uint64_t max_draws(TaskSplit split) const;
+  // sample() without the error: nullopt when no candidate of the split turns up.
+  std::optional<Problem> try_sample(TaskSplit split, uint64_t seed, uint64_t index) const;
+
   TaskConfig config_;
   bool countdown_ = false;
 };

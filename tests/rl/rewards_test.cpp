@@ -172,6 +172,12 @@ TEST(RewardMix, RegexMatchesTheAnswerOrTheWholeResponse) {
   EXPECT_DOUBLE_EQ(mix.score(f.context(f.problem.solution), &parts), 1.5);
   mix.score(f.context("<think>none</think><answer>eighty</answer>"), &parts);
   EXPECT_EQ(parts, (std::vector<double>{0.0, 0.0}));
+  // No single answer block: an answer pattern that matches "" still scores 0.
+  RewardSpec empty_ok = spec("regex");
+  empty_ok.pattern = "^\\d*$";
+  const RewardMix lenient({empty_ok});
+  EXPECT_EQ(lenient.score(f.context("<think>x</think>")), 0.0);
+  EXPECT_EQ(lenient.score(f.context("<think>x</think><answer></answer>")), 1.0);
   // Invalid UTF-8 in the text is no error, just text.
   mix.score(f.context("<think>\xff" "1+2</think><answer>\xfe</answer>"), &parts);
   EXPECT_EQ(parts, (std::vector<double>{0.0, 1.0}));

@@ -149,20 +149,32 @@ TEST(Task, TestSetIsDistinctDeterministicAndExactForASmallSpace) {
     prompts.insert(a[i].prompt);
   }
   EXPECT_EQ(prompts.size(), 300u);
-  // One-digit addition: 100 prompts; the test set is exactly those of them that hash to test.
-  TaskConfig c = config("addition");
-  c.max_digits = 1;
-  c.test_fraction = 0.3;
-  const Task small(c);
-  int64_t expected = 0;
-  for (int a1 = 0; a1 < 10; ++a1) {
-    for (int b1 = 0; b1 < 10; ++b1) {
-      Problem p;
-      p.prompt = std::to_string(a1) + "+" + std::to_string(b1);
-      expected += small.split_of(p) == TaskSplit::test;
+  // One-digit addition: 100 prompts; the test set is exactly those of them that hash to test,
+  // none at all included (then without an error).
+  for (double fraction : {0.3, 0.001}) {
+    TaskConfig c = config("addition");
+    c.max_digits = 1;
+    c.test_fraction = fraction;
+    const Task small(c);
+    int64_t expected = 0;
+    for (int a1 = 0; a1 < 10; ++a1) {
+      for (int b1 = 0; b1 < 10; ++b1) {
+        Problem p;
+        p.prompt = std::to_string(a1) + "+" + std::to_string(b1);
+        expected += small.split_of(p) == TaskSplit::test;
+      }
     }
+    EXPECT_EQ(static_cast<int64_t>(small.test_set(1000, 1).size()), expected) << fraction;
   }
-  EXPECT_EQ(static_cast<int64_t>(small.test_set(1000, 1).size()), expected);
+  // A tiny Countdown space: fewer problems than asked, each distinct and of the test split.
+  TaskConfig c = config("countdown");
+  c.countdown_numbers = 2;
+  c.countdown_max = 3;
+  c.test_fraction = 0.3;
+  const Task tiny(c);
+  const auto few = tiny.test_set(1000, 0);
+  EXPECT_LT(few.size(), 30u);
+  for (const Problem& p : few) EXPECT_EQ(tiny.split_of(p), TaskSplit::test);
 }
 
 TEST(Task, ArithmeticAnswersAreIntegersWithOptionalSignsAndSpaces) {
