@@ -330,7 +330,8 @@ double RewardMix::score(const RewardContext& ctx, std::vector<double>* parts) co
       v = 0.0;  // no single answer to match: even a pattern that matches "" scores 0
     } else if (s.kind == "regex") {
       const std::string_view subject =
-          s.target == "answer" ? std::string_view(parsed.answer) : ctx.response;
+          s.target == "answer" ? std::string_view(parsed.answer)
+                               : ctx.response.substr(0, ctx.response.find(kEos));
       pcre2_match_data* md = pcre2_match_data_create_from_pattern(compiled_[i]->code, nullptr);
       pcre2_match_context* mc = pcre2_match_context_create(nullptr);
       SF_CHECK(md != nullptr && mc != nullptr) << "reward: out of memory for a regex match";
