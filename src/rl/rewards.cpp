@@ -273,10 +273,6 @@ RewardMix::RewardMix(std::vector<RewardSpec> specs) : specs_(std::move(specs)) {
   }
 }
 
-RewardMix::~RewardMix() = default;
-RewardMix::RewardMix(RewardMix&&) noexcept = default;
-RewardMix& RewardMix::operator=(RewardMix&&) noexcept = default;
-
 std::vector<std::string> RewardMix::names() const {
   std::vector<std::string> out;
   for (size_t i = 0; i < specs_.size(); ++i) {

@@ -69,10 +69,8 @@ class RewardMix {
   // Validates; errors name "rl.reward[i].<key>": an unknown kind (listing the known ones), a
   // regex PCRE2 refuses (its message and offset), a negative tolerance or target_tokens, an
   // unknown target or script, a weight that is not finite.
+  // Copies share the compiled patterns, which are never modified.
   explicit RewardMix(std::vector<RewardSpec> specs);
-  ~RewardMix();
-  RewardMix(RewardMix&&) noexcept;
-  RewardMix& operator=(RewardMix&&) noexcept;
 
   // The weighted sum of the terms; parts (if given) receives each term's unweighted score, in
   // spec order. Throws when a term needs ctx.problem/ctx.task and they are missing, or when

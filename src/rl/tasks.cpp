@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <array>
-#include <initializer_list>
 #include <cmath>
+#include <initializer_list>
 #include <optional>
 #include <unordered_set>
 
@@ -32,8 +32,8 @@ constexpr std::array<const char*, 5> kTaskNames = {"addition", "subtraction", "m
 
 enum class Op { add, sub, mul };
 
-// The random words of one candidate: Philox(counter_lo = index, counter_hi = stream + draw and
-// block, key = seed). Blocks are 4 words; a candidate uses a few dozen at most.
+// The random words of one candidate: Philox(counter_lo = index, counter_hi = kTaskStream ^
+// (draw << 16 | block), key = seed). A block is 4 words; a candidate uses a few dozen at most.
 class Draws {
  public:
   Draws(uint64_t seed, uint64_t index, uint64_t draw) : seed_(seed), index_(index), draw_(draw) {}

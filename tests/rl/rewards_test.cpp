@@ -170,6 +170,8 @@ TEST(RewardMix, RegexMatchesTheAnswerOrTheWholeResponse) {
   EXPECT_EQ(mix.names(), (std::vector<std::string>{"regex_0", "regex_1"}));
   std::vector<double> parts;
   EXPECT_DOUBLE_EQ(mix.score(f.context(f.problem.solution), &parts), 1.5);
+  const RewardMix copy = mix;  // shares the compiled patterns
+  EXPECT_DOUBLE_EQ(copy.score(f.context(f.problem.solution)), 1.5);
   mix.score(f.context("<think>none</think><answer>eighty</answer>"), &parts);
   EXPECT_EQ(parts, (std::vector<double>{0.0, 0.0}));
   // No single answer block: an answer pattern that matches "" still scores 0.
