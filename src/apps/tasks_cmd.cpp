@@ -31,18 +31,26 @@ CLI::App* add_tasks_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "tasks", "write generated arithmetic or Countdown problems with worked solutions (JSONL)");
   sub->add_option("--task", g.config.name, "task: " + rl::task_names())->required();
-  sub->add_option("--min-digits", g.config.min_digits, "fewest operand digits (arithmetic)");
-  sub->add_option("--max-digits", g.config.max_digits, "most operand digits (arithmetic)");
+  sub->add_option("--min-digits", g.config.min_digits, "fewest operand digits (arithmetic)")
+      ->capture_default_str();
+  sub->add_option("--max-digits", g.config.max_digits, "most operand digits (arithmetic)")
+      ->capture_default_str();
   sub->add_option("--countdown-numbers", g.config.countdown_numbers,
-                  "how many numbers a Countdown problem gives (2..6)");
+                  "how many numbers a Countdown problem gives (2..6)")
+      ->capture_default_str();
   sub->add_option("--countdown-max", g.config.countdown_max,
-                  "Countdown numbers are drawn from [1, this]");
+                  "Countdown numbers are drawn from [1, this]")
+      ->capture_default_str();
   sub->add_option("--test-fraction", g.config.test_fraction,
-                  "share of the problem space held out as the test split");
+                  "share of the problem space held out as the test split")
+      ->capture_default_str();
   sub->add_option("--split", g.split, "train or test")
+      ->capture_default_str()
       ->check(CLI::IsMember({"train", "test"}));
-  sub->add_option("--count", g.count, "how many problems")->required()->check(CLI::NonNegativeNumber);
-  sub->add_option("--seed", g.seed, "seed of the problem stream");
+  sub->add_option("--count", g.count, "how many problems")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--seed", g.seed, "seed of the problem stream")->capture_default_str();
   sub->add_option("--out", g.out, "output file (.jsonl)")->required();
   return sub;
 }

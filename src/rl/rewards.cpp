@@ -28,8 +28,7 @@ bool all_space(std::string_view s) { return std::all_of(s.begin(), s.end(), is_s
 
 int64_t count_of(std::string_view text, std::string_view what) {
   int64_t n = 0;
-  for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1))
-    ++n;
+  for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) ++n;
   return n;
 }
 
@@ -162,8 +161,8 @@ ParsedResponse parse_response(std::string_view text) {
   }
   if (r.answer_count != 1) r.answer.clear();
   const size_t think_open = text.find("<think>"), think_close = text.find("</think>");
-  const bool one_think = count_of(text, "<think>") == 1 && count_of(text, "</think>") == 1 &&
-                         think_open < think_close;
+  const bool one_think =
+      count_of(text, "<think>") == 1 && count_of(text, "</think>") == 1 && think_open < think_close;
   if (one_think) r.think = std::string(text.substr(think_open + 7, think_close - think_open - 7));
   if (one_think && think_open == 0 && count_of(text, "<answer>") == 1 &&
       count_of(text, "</answer>") == 1 && r.answer_count == 1) {
@@ -214,8 +213,8 @@ bool parse_number(std::string_view text, bool last_in_text, double* value) {
   for (size_t i = 0; i < text.size();) {
     // A sign belongs to the number only where it cannot be a binary minus ("3-5" is 3 and 5).
     const bool sign_ok = i == 0 || !(is_alnum(text[i - 1]) || text[i - 1] == '.');
-    const bool starts = is_digit(text[i]) || text[i] == '.' ||
-                        (sign_ok && (text[i] == '+' || text[i] == '-'));
+    const bool starts =
+        is_digit(text[i]) || text[i] == '.' || (sign_ok && (text[i] == '+' || text[i] == '-'));
     const size_t end = starts ? match_number(text, i) : std::string_view::npos;
     if (end == std::string_view::npos) {
       ++i;
@@ -258,9 +257,9 @@ RewardMix::RewardMix(std::vector<RewardSpec> specs) : specs_(std::move(specs)) {
       compiled = std::make_shared<Compiled>();
       int err = 0;
       PCRE2_SIZE offset = 0;
-      compiled->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(s.pattern.data()),
-                                     s.pattern.size(), PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err,
-                                     &offset, nullptr);
+      compiled->code =
+          pcre2_compile(reinterpret_cast<PCRE2_SPTR>(s.pattern.data()), s.pattern.size(),
+                        PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err, &offset, nullptr);
       if (compiled->code == nullptr) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof msg);
@@ -319,34 +318,34 @@ double RewardMix::score(const RewardContext& ctx, std::vector<double>* parts) co
     } else if (s.kind == "fluency") {
       v = fluency_score(ctx.mean_nll);
     } else if (s.kind == "efficiency") {
-      v = is_correct(i) ? std::clamp(1.0 - double(ctx.response_tokens) / double(ctx.max_tokens),
-                                     0.0, 1.0)
-                        : 0.0;
+      v = is_correct(i)
+              ? std::clamp(1.0 - double(ctx.response_tokens) / double(ctx.max_tokens), 0.0, 1.0)
+              : 0.0;
     } else if (s.kind == "regex" && s.target == "answer" && parsed.answer_count != 1) {
       v = 0.0;  // no single answer to match: even a pattern that matches "" scores 0
     } else if (s.kind == "regex") {
-      const std::string_view subject =
-          s.target == "answer" ? std::string_view(parsed.answer)
-                               : ctx.response.substr(0, ctx.response.find(kEos));
+      const std::string_view subject = s.target == "answer"
+                                           ? std::string_view(parsed.answer)
+                                           : ctx.response.substr(0, ctx.response.find(kEos));
       pcre2_match_data* md = pcre2_match_data_create_from_pattern(compiled_[i]->code, nullptr);
       pcre2_match_context* mc = pcre2_match_context_create(nullptr);
       SF_CHECK(md != nullptr && mc != nullptr) << "reward: out of memory for a regex match";
       pcre2_set_match_limit(mc, kRegexMatchLimit);
       pcre2_set_depth_limit(mc, kRegexDepthLimit);
-      const int rc = pcre2_match(compiled_[i]->code,
-                                 reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
-                                 0, md, mc);
+      const int rc = pcre2_match(compiled_[i]->code, reinterpret_cast<PCRE2_SPTR>(subject.data()),
+                                 subject.size(), 0, 0, md, mc);
       pcre2_match_context_free(mc);
       pcre2_match_data_free(md);
       v = rc >= 0 ? 1.0 : 0.0;  // no match, or a limit hit: 0
-    } else {  // numeric
+    } else {
+      // numeric
       SF_CHECK(ctx.problem != nullptr)
           << "rl.reward[" << i << "] (numeric) needs the problem in the reward context";
       double x = 0.0;
       const bool parsed_number =
-          s.target == "answer" ? parse_number(parsed.answer, false, &x)
-                               : parse_number(ctx.response.substr(0, ctx.response.find(kEos)),
-                                              true, &x);
+          s.target == "answer"
+              ? parse_number(parsed.answer, false, &x)
+              : parse_number(ctx.response.substr(0, ctx.response.find(kEos)), true, &x);
       v = parsed_number && std::fabs(x - double(ctx.problem->target)) <= s.tolerance ? 1.0 : 0.0;
     }
     if (parts != nullptr) parts->push_back(v);

@@ -56,9 +56,9 @@ struct RewardSpec {  // one [[rl.reward]] table of the RL config
   // regex/numeric: "answer" (the content of the single <answer> block; no single block scores 0)
   // or "response" (the whole text up to <|eos|>)
   std::string target = "answer";
-  double tolerance = 0.0;         // numeric: |answer - problem.target| <= tolerance scores 1
-  int64_t target_tokens = 0;      // length: tokens allowed before the penalty (0: max_tokens/2)
-  std::string script = "auto";    // language: "auto" | "latin" | "cjk"
+  double tolerance = 0.0;       // numeric: |answer - problem.target| <= tolerance scores 1
+  int64_t target_tokens = 0;    // length: tokens allowed before the penalty (0: max_tokens/2)
+  std::string script = "auto";  // language: "auto" | "latin" | "cjk"
 };
 
 // The known kinds, for messages: "accuracy, format, ...".

@@ -201,10 +201,14 @@ Problem countdown_candidate(const TaskConfig& c, Draws& d, bool with_solution) {
     if (a.value < b.value) std::swap(a, b);  // larger first: - and / need it, + and * do not care
     auto valid = [&](char o) {
       switch (o) {
-        case '-': return a.value != b.value;
-        case '*': return a.value * b.value <= kCountdownMaxProduct;
-        case '/': return b.value > 1 && a.value % b.value == 0;
-        default: return true;
+        case '-':
+          return a.value != b.value;
+        case '*':
+          return a.value * b.value <= kCountdownMaxProduct;
+        case '/':
+          return b.value > 1 && a.value % b.value == 0;
+        default:
+          return true;
       }
     };
     char op = '+';
@@ -524,11 +528,10 @@ std::optional<Problem> Task::try_sample(TaskSplit split, uint64_t seed, uint64_t
       Draws again(seed, index, draw);
       return countdown_candidate(config_, again, true);
     }
-    Op op = config_.name == "addition"      ? Op::add
-            : config_.name == "subtraction" ? Op::sub
-            : config_.name == "multiplication"
-                ? Op::mul
-                : static_cast<Op>(d.uniform(0, 2));
+    Op op = config_.name == "addition"         ? Op::add
+            : config_.name == "subtraction"    ? Op::sub
+            : config_.name == "multiplication" ? Op::mul
+                                               : static_cast<Op>(d.uniform(0, 2));
     auto draw_operand = [&] {
       const int64_t digits = d.uniform(config_.min_digits, config_.max_digits);
       return d.uniform(lowest_with_digits(digits), pow10(digits) - 1);

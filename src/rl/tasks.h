@@ -45,9 +45,9 @@ enum class TaskSplit { train, test };
 const char* split_name(TaskSplit split);
 
 struct Problem {
-  std::string prompt;    // the user text: "47+38", "3 7 25 -> 46"
-  std::string answer;    // canonical answer text: "85", "(25-7)*3-8"
-  std::string solution;  // a worked response: "<think>...</think><answer>85</answer>"
+  std::string prompt;            // the user text: "47+38", "3 7 25 -> 46"
+  std::string answer;            // canonical answer text: "85", "(25-7)*3-8"
+  std::string solution;          // a worked response: "<think>...</think><answer>85</answer>"
   std::vector<int64_t> numbers;  // countdown: the given numbers (ascending); arithmetic: operands
   int64_t target = 0;            // countdown: the target; arithmetic: the true result
 };

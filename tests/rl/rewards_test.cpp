@@ -57,16 +57,16 @@ TEST(RewardParse, MalformedOutputsNeverThrowAndScoreNoAccuracy) {
   const Fixture f;
   const RewardMix mix(default_reward_specs());
   const std::vector<std::string> bad = {
-      "85",                                                      // no tags
-      "<think>x</think>85",                                      // no answer block
-      "<answer>85</answer><answer>85</answer>",                  // two answers
-      "<think>x</think><answer>85</answer><answer>1</answer>",   // two answers
-      "</answer>85<answer>",                                     // out of order
-      "<think>x</think><answer>8",                               // cut off
-      "\xff\xfe\xfd",                                            // only garbage
-      "",                                                        // empty
-      "<think><think></think></think><answer>86</answer>",       // wrong and nested
-      "<answer><answer>85</answer>",                             // nested open
+      "85",                                                     // no tags
+      "<think>x</think>85",                                     // no answer block
+      "<answer>85</answer><answer>85</answer>",                 // two answers
+      "<think>x</think><answer>85</answer><answer>1</answer>",  // two answers
+      "</answer>85<answer>",                                    // out of order
+      "<think>x</think><answer>8",                              // cut off
+      "\xff\xfe\xfd",                                           // only garbage
+      "",                                                       // empty
+      "<think><think></think></think><answer>86</answer>",      // wrong and nested
+      "<answer><answer>85</answer>",                            // nested open
   };
   for (const std::string& text : bad) {
     const ParsedResponse r = parse_response(text);
@@ -103,7 +103,7 @@ TEST(RewardMix, DefaultMixIsAccuracyPlusATenthOfFormat) {
 }
 
 TEST(RewardMix, LengthIsAPenaltyPastTheAllowance) {
-  EXPECT_DOUBLE_EQ(length_score(50, 100, 0), 0.0);    // allowance max/2 = 50
+  EXPECT_DOUBLE_EQ(length_score(50, 100, 0), 0.0);  // allowance max/2 = 50
   EXPECT_DOUBLE_EQ(length_score(75, 100, 0), -0.5);
   EXPECT_DOUBLE_EQ(length_score(100, 100, 0), -1.0);
   EXPECT_DOUBLE_EQ(length_score(130, 100, 0), -1.0);  // clamped
@@ -130,7 +130,11 @@ TEST(RewardMix, LanguageIsTheShareOfTheTargetScript) {
   EXPECT_DOUBLE_EQ(language_score("\xe5\x8a\xa0\xe6\xb3\x95 47+38", "abc\xe5\x8a\xa0", "auto"),
                    0.25);
   EXPECT_DOUBLE_EQ(language_score("47+38", "abc\xe5\x8a\xa0", "auto"), 0.75);
-  EXPECT_DOUBLE_EQ(language_score("", "a\xff\xfe" "b", "latin"), 1.0);  // invalid bytes neutral
+  EXPECT_DOUBLE_EQ(language_score("",
+                                  "a\xff\xfe"
+                                  "b",
+                                  "latin"),
+                   1.0);  // invalid bytes neutral
   // Through the mix: the tags are not text.
   const Fixture f;
   RewardSpec s = spec("language");
@@ -181,7 +185,9 @@ TEST(RewardMix, RegexMatchesTheAnswerOrTheWholeResponse) {
   EXPECT_EQ(lenient.score(f.context("<think>x</think>")), 0.0);
   EXPECT_EQ(lenient.score(f.context("<think>x</think><answer></answer>")), 1.0);
   // Invalid UTF-8 in the text is no error, just text.
-  mix.score(f.context("<think>\xff" "1+2</think><answer>\xfe</answer>"), &parts);
+  mix.score(f.context("<think>\xff"
+                      "1+2</think><answer>\xfe</answer>"),
+            &parts);
   EXPECT_EQ(parts, (std::vector<double>{0.0, 1.0}));
 }
 

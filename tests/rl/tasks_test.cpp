@@ -77,7 +77,8 @@ TEST(Task, CommutedOperandsShareASplit) {
 }
 
 TEST(Task, EverySolutionIsWellFormedAndItsAnswerIsCorrect) {
-  for (const char* name : {"addition", "subtraction", "multiplication", "arithmetic", "countdown"}) {
+  for (const char* name :
+       {"addition", "subtraction", "multiplication", "arithmetic", "countdown"}) {
     TaskConfig c = config(name);
     c.max_digits = 4;
     c.countdown_numbers = 4;
@@ -202,10 +203,14 @@ TEST(Task, CountdownExpressionsUseGivenNumbersAtMostOnce) {
   p.target = 46;
   EXPECT_TRUE(task.is_correct(p, "(25-7)*3-8"));
   EXPECT_TRUE(task.is_correct(p, " ( 25 - 7 ) x 3 - 8 "));
-  EXPECT_TRUE(task.is_correct(p, "(25-7)\xc3\x97" "3-8"));  // ×
+  EXPECT_TRUE(task.is_correct(p,
+                              "(25-7)\xc3\x97"
+                              "3-8"));  // ×
   EXPECT_TRUE(task.is_correct(p, "((((25-7))))*3-8"));
   p.target = 6;
-  EXPECT_TRUE(task.is_correct(p, "(25-7)\xc3\xb7" "3"));  // ÷, and a subset of the numbers
+  EXPECT_TRUE(task.is_correct(p,
+                              "(25-7)\xc3\xb7"
+                              "3"));  // ÷, and a subset of the numbers
   EXPECT_TRUE(task.is_correct(p, "(25-7)/3"));
   p.target = 46;
   EXPECT_FALSE(task.is_correct(p, "(25-7)*3-8-3+3"));  // 3 used twice
