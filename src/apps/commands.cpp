@@ -9,6 +9,7 @@
 #include "apps/engine_demo.h"
 #include "apps/info.h"
 #include "apps/report_cmd.h"
+#include "apps/rl_cmd.h"
 #include "apps/tasks_cmd.h"
 #include "apps/tokenizer_cmd.h"
 #include "apps/train_cmd.h"
@@ -34,6 +35,7 @@ void register_commands(CLI::App& app) {
   runners()[add_report_command(app)] = run_report;
   runners()[add_tasks_command(app)] = run_tasks;
   runners()[add_viz_command(app)] = run_viz;
+  runners()[add_rl_command(app)] = run_rl;
   // `data`: cleaning (clean, dedup) and datasets (tokenize, stats) share one App.
   CLI::App* data = add_data_command(app);
   add_dataset_commands(*data);

@@ -184,7 +184,8 @@ ModelOutput Transformer::forward(const Tensor& ids, const Tensor& labels,
     }
   }
   const Tensor& head = lm_head_ ? lm_head_->weight() : embed_->weight();
-  out.logits = ops::linear(norm_->forward(h), head);
+  out.hidden = norm_->forward(h);
+  out.logits = ops::linear(out.hidden, head);
   if (!labels.defined()) return out;
 
   out.ce_loss = ops::cross_entropy(ops::reshape(out.logits, {B * T, V}),

@@ -55,6 +55,7 @@ struct ForwardOptions {
 
 struct ModelOutput {
   Tensor logits;    // [B, T, V]
+  Tensor hidden;    // [B, T, D]: the final normed hidden states the LM head reads (value heads read them too)
   Tensor loss;      // ce + aux + mtp weight * mtp (defined when labels are given)
   Tensor ce_loss;   // next-token cross-entropy
   Tensor aux_loss;  // sum of the MoE balance losses (undefined when off)
