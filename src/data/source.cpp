@@ -12,6 +12,7 @@
 #include "data/bucketed_source.h"
 #include "data/file_io.h"
 #include "data/prefetch.h"
+#include "data/sft_source.h"
 #include "data/shard.h"
 #include "data/source_common.h"
 
@@ -370,11 +371,12 @@ TokenSource::~TokenSource() = default;
 std::unique_ptr<TokenSource> make_source(const DataConfig& data, int64_t vocab_size, uint64_t seed,
                                          Split split) {
   SF_CHECK(vocab_size >= 1) << "model.vocab_size = " << vocab_size << ": must be >= 1";
-  const int chosen =
-      int(!data.path.empty()) + int(!data.synthetic.empty()) + int(!data.text_file.empty());
-  SF_CHECK(chosen == 1) << "[data]: set exactly one of data.path, data.synthetic, data.text_file"
-                        << " (got path = '" << data.path << "', synthetic = '" << data.synthetic
-                        << "', text_file = '" << data.text_file << "')";
+  const int chosen = int(!data.path.empty()) + int(!data.synthetic.empty()) +
+                     int(!data.text_file.empty()) + int(!data.sft.empty());
+  SF_CHECK(chosen == 1) << "[data]: set exactly one of data.path, data.synthetic, data.text_file, "
+                        << "data.sft (got path = '" << data.path << "', synthetic = '"
+                        << data.synthetic << "', text_file = '" << data.text_file << "', sft = '"
+                        << data.sft << "')";
   SF_CHECK(data.loader == "packed" || data.loader == "bucketed")
       << "data.loader = \"" << data.loader << "\": unknown (allowed: \"packed\", \"bucketed\")";
   SF_CHECK(data.loader == "packed" || !data.path.empty())
@@ -387,6 +389,10 @@ std::unique_ptr<TokenSource> make_source(const DataConfig& data, int64_t vocab_s
   } else if (!data.path.empty()) {
     source =
         std::make_unique<DatasetSource>(data.path, data.domain_weights, vocab_size, seed, split);
+  } else if (!data.sft.empty()) {
+    SF_CHECK(data.domain_weights.empty())
+        << "data.domain_weights: needs data.path (domains are a dataset's)";
+    source = make_sft_source(data.sft, data.tokenizer, data.val_fraction, vocab_size, seed, split);
   } else {
     SF_CHECK(data.domain_weights.empty())
         << "data.domain_weights: needs data.path (domains are a dataset's)";

@@ -1,5 +1,6 @@
 // Token sources: the batches a training or evaluation loop consumes, from synthetic tasks, a
-// plain text file (bytes as tokens) or a tokenized dataset directory (shard.h).
+// plain text file (bytes as tokens), a tokenized dataset directory (shard.h) or prompt/response
+// pairs for supervised fine-tuning (sft_source.h).
 //
 // Determinism and resumption: batch number c of a source depends only on (seed, split, c, batch
 // shape) and the data. Every random choice is drawn with the counter-based Philox of core/rng.h
@@ -32,8 +33,8 @@ inline constexpr int64_t kIgnoreLabel = -100;
 struct Batch {
   Tensor input_ids;  // i64 [B, T]
   Tensor labels;     // i64 [B, T]; kIgnoreLabel = ignored
-  // u8 [B, T], 1 = a real token, 0 = padding: set by the bucketed loader only (packed rows have
-  // no padding). Padding is on the right, so causal attention from real positions never reaches
+  // u8 [B, T], 1 = a real token, 0 = padding: set by the bucketed and SFT loaders only (packed
+  // rows have no padding). Padding is on the right, so causal attention from real positions never reaches
   // it; the mask is for key-padding masks and for counting real tokens.
   Tensor attention_mask;
 };
@@ -55,8 +56,9 @@ class TokenSource {
   virtual std::string describe() const = 0;
 };
 
-// Builds the source chosen by `data` (exactly one of path, synthetic, text_file): synthetic
-// "random" | "copy" | "reverse", text_file (vocab_size must be >= 256) or path (a dataset whose
+// Builds the source chosen by `data` (exactly one of path, synthetic, text_file, sft): synthetic
+// "random" | "copy" | "reverse", text_file (vocab_size must be >= 256), sft (prompt/response
+// JSONL in the chat template of data.tokenizer, sft_source.h) or path (a dataset whose
 // manifest vocab_size must not exceed vocab_size), read as packed windows (optionally mixed by
 // data.domain_weights) or, with data.loader = "bucketed", as whole documents in length buckets
 // (bucketed_source.h). With data.prefetch the source is wrapped so that the next batch is made

@@ -104,6 +104,7 @@ void train_fields(M& m, F&& f) {
   f("checkpoint_every", m.checkpoint_every);
   f("keep_checkpoints", m.keep_checkpoints);
   f("out_dir", m.out_dir);
+  f("init_from", m.init_from);
   f("log_every", m.log_every);
   f("early_stop_patience", m.early_stop_patience);
   f("grad_norm_alarm", m.grad_norm_alarm);
@@ -116,6 +117,8 @@ void data_fields(M& m, F&& f) {
   f("path", m.path);
   f("synthetic", m.synthetic);
   f("text_file", m.text_file);
+  f("sft", m.sft);
+  f("tokenizer", m.tokenizer);
   f("val_fraction", m.val_fraction);
   f("loader", m.loader);
   f("buckets", m.buckets);
@@ -760,13 +763,20 @@ void check_config(const Config& c, const std::string& where,
   ck.require(t.max_bad_steps >= 1, "train.max_bad_steps", t.max_bad_steps, ">= 1");
 
   // [data]
-  const int sources = !d.path.empty() + !d.synthetic.empty() + !d.text_file.empty();
+  const int sources =
+      !d.path.empty() + !d.synthetic.empty() + !d.text_file.empty() + !d.sft.empty();
   if (sources != 1) {
     fail(where,
-         "[data]: exactly one of data.path, data.synthetic, data.text_file must be set, got " +
+         "[data]: exactly one of data.path, data.synthetic, data.text_file, data.sft must "
+         "be set, got " +
              std::to_string(sources) + " (path = " + quote(d.path) +
-             ", synthetic = " + quote(d.synthetic) + ", text_file = " + quote(d.text_file) + ")");
+             ", synthetic = " + quote(d.synthetic) + ", text_file = " + quote(d.text_file) +
+             ", sft = " + quote(d.sft) + ")");
   }
+  ck.require(!d.tokenizer.empty(), "data.tokenizer", d.tokenizer,
+             "\"byte-chat\" or the path of a tokenizer.json");
+  ck.require(d.tokenizer == DataConfig{}.tokenizer || !d.sft.empty(), "data.tokenizer", d.tokenizer,
+             "\"byte-chat\" (the default) unless data.sft is set (only SFT reads it)");
   if (!d.synthetic.empty()) {
     ck.require(d.synthetic == "random" || d.synthetic == "copy" || d.synthetic == "reverse",
                "data.synthetic", d.synthetic, "one of \"random\", \"copy\", \"reverse\"");
@@ -830,7 +840,8 @@ Config parse_impl(const std::string& toml_text, const std::string& source,
   // table would; the reverse (a [model.mla] table under attention = "mha") is refused.
   if (config.model.attention == "mla" && !config.model.mla) config.model.mla.emplace();
   const DataConfig& d = config.data;
-  if (data_optional && d.path.empty() && d.synthetic.empty() && d.text_file.empty())
+  if (data_optional && d.path.empty() && d.synthetic.empty() && d.text_file.empty() &&
+      d.sft.empty())
     config.data.synthetic = "random";
   check_config(config, source, overridden);
   return config;

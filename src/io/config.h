@@ -89,6 +89,9 @@ struct TrainConfig {
   int64_t checkpoint_every = 500;  // 0: only at the end and on a signal
   int64_t keep_checkpoints = 3;
   std::string out_dir = "runs/default";
+  // A checkpoint directory whose weights (parameters and buffers) start a fresh run; the
+  // optimiser, schedule and step start from zero. Ignored when the run resumes. "": random init.
+  std::string init_from;
   int64_t log_every = 10;
   int64_t early_stop_patience = 0;  // evaluations without improvement before stopping; 0: off
   double grad_norm_alarm = 100.0;   // a gradient norm above this is logged as an alarm
@@ -102,6 +105,9 @@ struct DataConfig {
   std::string path;       // a tokenized dataset directory
   std::string synthetic;  // "random" | "copy" | "reverse" (instead of path)
   std::string text_file;  // plain UTF-8 text, tokenized as bytes (vocab_size >= 256)
+  std::string sft;        // prompt/response JSONL for supervised fine-tuning (data/sft_source.h)
+  // sft: "byte-chat" (bytes + chat specials, data/chat.h) or the path of a tokenizer.json.
+  std::string tokenizer = "byte-chat";
   double val_fraction = 0.05;
   // With data.path: "packed" (windows of seq_len + 1 tokens across documents) or "bucketed"
   // (whole documents grouped by length, padded to the longest of the batch).

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "data/dataset_writer.h"
 #include "data/file_io.h"
+#include "data/sft_source.h"
 #include "data/shard.h"
 #include "data/tokenizer_io.h"
 
@@ -30,7 +31,23 @@ TextCodec TextCodec::bpe(data::Tokenizer tokenizer, std::string source) {
 
 TextCodec TextCodec::for_run(const Config& config, const std::string& run_dir) {
   const int64_t V = config.model.vocab_size;
-  if (config.data.path.empty()) return bytes(V);
+  if (config.data.path.empty()) {
+    // No dataset: the run's own copy (an SFT run writes the tokenizer it used), else the SFT
+    // tokenizer the config names (before the trainer has written the copy), else bytes.
+    const std::string copy = run_dir.empty() ? "" : run_dir + "/" + data::kDatasetTokenizerFile;
+    if (!copy.empty() && fs::is_regular_file(copy)) {
+      data::Tokenizer tok = data::load_tokenizer(copy);
+      SF_CHECK(tok.vocab_size() <= V) << "tokenizer '" << copy << "' has " << tok.vocab_size()
+                                      << " ids, more than the model's model.vocab_size = " << V;
+      TextCodec c = bpe(std::move(tok), copy);
+      c.vocab_size_ = V;
+      return c;
+    }
+    if (config.data.sft.empty()) return bytes(V);
+    TextCodec c = bpe(data::sft_tokenizer(config.data.tokenizer), config.data.tokenizer);
+    c.vocab_size_ = V;
+    return c;
+  }
   std::vector<std::string> candidates;
   if (!run_dir.empty()) candidates.push_back(run_dir + "/" + data::kDatasetTokenizerFile);
   candidates.push_back(config.data.path + "/" + data::kDatasetTokenizerFile);

@@ -1,10 +1,12 @@
-// Text to token ids and back for a model: the BPE tokenizer its dataset was made with, or bytes
-// (ids 0..255) for a byte-level model trained on a text file or synthetic data. Prompts, samples
-// and the pictures of a model all go through it, so they read the ids the way training wrote them.
+// Text to token ids and back for a model: the BPE tokenizer its dataset was made with, the
+// tokenizer of its SFT data (data.tokenizer, e.g. the byte chat tokenizer), or bytes (ids 0..255)
+// for a byte-level model trained on a text file or synthetic data. Prompts, samples and the
+// pictures of a model all go through it, so they read the ids the way training wrote them.
 //
 // Where the tokenizer comes from: a run directory holds a copy (the trainer writes
-// RUN_DIR/tokenizer.json when its dataset has one), else the dataset directory (data.path) does.
-// Either copy is checked against the dataset manifest's tokenizer hash when the dataset is there.
+// RUN_DIR/tokenizer.json when its dataset or SFT data has one), else the dataset directory
+// (data.path) does, else an SFT config's data.tokenizer. With a dataset, either copy is checked
+// against the dataset manifest's tokenizer hash when the dataset is there.
 #pragma once
 
 #include <memory>

@@ -10,9 +10,12 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "autograd/node.h"
+#include "data/sft_source.h"
 #include "data/source.h"
+#include "data/tokenizer_io.h"
 #include "kernels/gemm.h"
 #include "nn/transformer.h"
 #include "ops/elementwise.h"
@@ -87,6 +90,22 @@ std::string model_signature(const ModelConfig& m) {
   return train_at == std::string::npos ? t : t.substr(0, train_at);
 }
 
+// "" when the two models are built alike, else the first line of their signatures that differs
+// ("[model] d_model = 64 there, d_model = 128 here"), for errors that say what to change.
+std::string model_difference(const ModelConfig& there, const ModelConfig& here) {
+  std::istringstream a(model_signature(there)), b(model_signature(here));
+  std::string la, lb, table;
+  while (true) {
+    const bool more_a = static_cast<bool>(std::getline(a, la));
+    const bool more_b = static_cast<bool>(std::getline(b, lb));
+    if (!more_a && !more_b) return "";
+    if (!more_a) la = "(nothing)";
+    if (!more_b) lb = "(nothing)";
+    if (la != lb) return (table.empty() ? "" : table + " ") + la + " there, " + lb + " here";
+    if (!la.empty() && la[0] == '[') table = la;
+  }
+}
+
 class Run {
  public:
   Run(const Config& config, const TrainOptions& options)
@@ -110,20 +129,27 @@ class Run {
     if (!opts_.resume_from.empty()) {
       resume(opts_.resume_from);
       keep_metrics = step_;
+    } else if (!cfg_.train.init_from.empty()) {
+      init_from(cfg_.train.init_from);  // a resumed run's checkpoint already holds everything
     }
     {
       std::ofstream f(cfg_.train.out_dir + "/config.toml");
       f << config_to_toml(cfg_);
     }
     copy_dataset_tokenizer();
+    write_sft_tokenizer();
     metrics_ = std::make_unique<MetricsLog>(cfg_.train.out_dir + "/metrics.jsonl", keep_metrics);
     install_signal_handlers();
     stop_requested().store(false);
+    std::string start;
+    if (!opts_.resume_from.empty())
+      start = ", resumed at step " + std::to_string(step_);
+    else if (!cfg_.train.init_from.empty())
+      start = ", weights from " + cfg_.train.init_from;
     say("seekforge train: %lld parameters (%lld active per token), %s, out_dir %s%s\n",
         static_cast<long long>(model_.num_parameters()),
         static_cast<long long>(model_.active_parameters()), train_src_->describe().c_str(),
-        cfg_.train.out_dir.c_str(),
-        opts_.resume_from.empty() ? "" : (", resumed at step " + std::to_string(step_)).c_str());
+        cfg_.train.out_dir.c_str(), start.c_str());
 
     const double peak = measured_gemm_peak();
     if (opts_.hooks.on_start) opts_.hooks.on_start(model_, step_);
@@ -315,6 +341,30 @@ class Run {
                   << "': " << ec.message();
   }
 
+  // An SFT run's tokenizer (byte-chat or a file) goes into the run directory too: prompts,
+  // generation and evaluation of its checkpoints then read ids the way training wrote them.
+  void write_sft_tokenizer() {
+    if (cfg_.data.sft.empty()) return;
+    data::save_tokenizer(data::sft_tokenizer(cfg_.data.tokenizer),
+                         cfg_.train.out_dir + "/tokenizer.json");
+  }
+
+  // train.init_from: the weights of another run start this one; nothing else of it is taken.
+  void init_from(const std::string& dir) {
+    SF_CHECK(fs::is_directory(dir)) << "train.init_from = '" << dir
+                                    << "': no such checkpoint directory";
+    Checkpoint c = load_checkpoint(dir);
+    SF_CHECK(c.state.contains("config") && c.state["config"].is_string())
+        << "train.init_from = '" << dir << "': state.json has no config";
+    const Config saved = parse_config(c.state["config"].get<std::string>(), dir + "/state.json");
+    const std::string diff = model_difference(saved.model, cfg_.model);
+    SF_CHECK(diff.empty()) << "train.init_from = '" << dir
+                           << "': the checkpoint's model was built from a different [model] "
+                              "config than this run's ("
+                           << diff << "); use the config it was trained with";
+    model_.load_state(c.model);
+  }
+
   void checkpoint() {
     Checkpoint c;
     c.model = model_.named_parameters();
@@ -340,8 +390,9 @@ class Run {
   void resume(const std::string& dir) {
     Checkpoint c = load_checkpoint(dir);
     const Config saved = parse_config(c.state.at("config").get<std::string>(), dir + "/state.json");
-    SF_CHECK(model_signature(saved.model) == model_signature(cfg_.model))
-        << "resume: the model in '" << dir << "' was built from a different [model] config";
+    const std::string diff = model_difference(saved.model, cfg_.model);
+    SF_CHECK(diff.empty()) << "resume: the model in '" << dir
+                           << "' was built from a different [model] config (" << diff << ")";
     model_.load_state(c.model);
     NamedTensors opt_state;
     int64_t opt_steps = 0;

@@ -1,7 +1,9 @@
-// The pretraining loop: gradient accumulation, AdamW with decay on matrices only, the learning-
-// rate schedule, clipping, the MoE bias update, evaluation, checkpoints (periodic, at the end and
-// on SIGINT/SIGTERM), exact resume, early stopping, and a guard against NaN/inf steps. Writes
-// the run directory (config.toml, metrics.jsonl, step-NNNNNN/ checkpoints).
+// The training loop of pretraining and of supervised fine-tuning (data.sft is only another data
+// source): gradient accumulation, AdamW with decay on matrices only, the learning-rate schedule,
+// clipping, the MoE bias update, evaluation, checkpoints (periodic, at the end and on
+// SIGINT/SIGTERM), exact resume, starting from another run's weights (train.init_from), early
+// stopping, and a guard against NaN/inf steps. Writes the run directory (config.toml,
+// metrics.jsonl, step-NNNNNN/ checkpoints, and tokenizer.json when the data has a tokenizer).
 #pragma once
 
 #include <atomic>

@@ -1,6 +1,6 @@
-// Tests of the [data] loader keys (loader, buckets, domain_weights, prefetch): reading, the TOML
-// round trip of the weights table, --set of a table, and the refusals that name the key; and
-// that configs/small-moe-bpe.toml loads.
+// Tests of the [data] loader keys (loader, buckets, domain_weights, prefetch) and of the SFT keys
+// (data.sft, data.tokenizer, train.init_from): reading, the TOML round trip, --set, and the
+// refusals that name the key; and that configs/small-moe-bpe.toml and configs/tiny-chat.toml load.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -76,6 +76,50 @@ TEST(ConfigData, LoaderKeysAreValidatedNamingTheKey) {
                   "data.loader = \"bucketed\": must be \"packed\" unless data.path is set");
   EXPECT_CONTAINS(err(kPath + "bucket = 3\n"),
                   "unknown key 'data.bucket' (did you mean 'data.buckets'?)");
+}
+
+TEST(ConfigData, SftKeysAreReadAndRoundTrip) {
+  const Config c = parse_config(
+      "[train]\ninit_from = \"runs/base/step-000100\"\n[data]\nsft = \"add.jsonl\"\n", "t.toml");
+  EXPECT_EQ(c.data.sft, "add.jsonl");
+  EXPECT_EQ(c.data.tokenizer, "byte-chat");  // the default
+  EXPECT_EQ(c.train.init_from, "runs/base/step-000100");
+  const std::string text = config_to_toml(c);
+  EXPECT_CONTAINS(text, "text_file = \"\"\nsft = \"add.jsonl\"\ntokenizer = \"byte-chat\"\n");
+  EXPECT_CONTAINS(text, "init_from = \"runs/base/step-000100\"\n");
+  EXPECT_EQ(parse_config(text, "back.toml"), c);
+  // The sft command's overrides: clear the file's source, point at the JSONL and a tokenizer.
+  const Config d = parse_config(kPath, "t.toml",
+                                {"data.path=", "data.sft=x.jsonl", "data.tokenizer=runs/a/tok.json",
+                                 "train.init_from=runs/a/step-000001"});
+  EXPECT_EQ(d.data.path, "");
+  EXPECT_EQ(d.data.sft, "x.jsonl");
+  EXPECT_EQ(d.data.tokenizer, "runs/a/tok.json");
+  EXPECT_EQ(d.train.init_from, "runs/a/step-000001");
+  EXPECT_EQ(parse_config(kPath, "t.toml").train.init_from, "");
+}
+
+TEST(ConfigData, SftKeysAreValidatedNamingTheKey) {
+  auto err = [](const std::string& text, const std::vector<std::string>& sets = {}) {
+    return error_of([&] { parse_config(text, "t.toml", sets); });
+  };
+  const std::string sft = "[data]\nsft = \"a.jsonl\"\n";
+  EXPECT_CONTAINS(err(kPath + "sft = \"a.jsonl\"\n"),
+                  "exactly one of data.path, data.synthetic, data.text_file, data.sft must be set, "
+                  "got 2");
+  EXPECT_CONTAINS(err(kPath + "tokenizer = \"tok.json\"\n"),
+                  "data.tokenizer = \"tok.json\": must be \"byte-chat\" (the default) unless "
+                  "data.sft is set");
+  EXPECT_CONTAINS(
+      err(sft, {"data.tokenizer="}),
+      "--set data.tokenizer=: data.tokenizer = \"\": must be \"byte-chat\" or the path");
+  EXPECT_CONTAINS(err(sft + "tokenizer = 3\n"), "data.tokenizer = 3: expected a string");
+  EXPECT_CONTAINS(err(sft + "[train]\ninit_from = false\n"),
+                  "train.init_from = false: expected a string");
+  EXPECT_CONTAINS(err(sft, {"train.init_form=x"}),
+                  "unknown key 'train.init_form' (did you mean 'train.init_from'?)");
+  EXPECT_CONTAINS(err(sft + "loader = \"bucketed\"\n"),
+                  "data.loader = \"bucketed\": must be \"packed\" unless data.path is set");
 }
 
 TEST(ConfigData, SmallMoeBpeLoads) {

@@ -603,6 +603,30 @@ TEST(ShippedConfigs, SmallMoeAndDenseMatchTheirComments) {
   EXPECT_EQ(same, moe);
 }
 
+// tiny-chat names no data: `seekforge sft --data FILE` sets data.sft.
+TEST(ShippedConfigs, TinyChatIsAByteChatModelMatchingItsComment) {
+  EXPECT_CONTAINS(error_of([] { load_config(config_path("tiny-chat.toml")); }),
+                  "exactly one of data.path");
+  const Config c = load_config(config_path("tiny-chat.toml"), {"data.sft=add.jsonl"});
+  EXPECT_EQ(c.model.vocab_size, 266);  // data/chat.h kByteChatVocabSize
+  EXPECT_EQ(c.data.tokenizer, "byte-chat");
+  EXPECT_EQ(c.model.max_seq_len, 64);
+  EXPECT_EQ(c.train.seq_len, 64);
+  EXPECT_EQ(c.train.batch_size, 32);
+  EXPECT_EQ(c.train.lr, 2e-3);
+  EXPECT_EQ(c.train.max_steps, 300);
+  EXPECT_EQ(c.train.checkpoint_every, 0);
+  EXPECT_EQ(c.train.out_dir, "runs/tiny-chat-sft");
+  ASSERT_TRUE(c.model.moe.has_value());
+  EXPECT_EQ(c.model.moe->n_routed_experts, 4);
+  EXPECT_EQ(c.model.moe->top_k, 2);
+  EXPECT_EQ(c.model.moe->n_shared_experts, 1);
+  const Counts n = count_parameters(c.model);
+  EXPECT_EQ(n.total, 856448);  // the figures in the file's comment
+  EXPECT_EQ(n.active, 659840);
+  expect_round_trip(c);
+}
+
 TEST(ShippedConfigs, AcceptOverrides) {
   const Config c =
       load_config(config_path("tiny.toml"), {"data.synthetic=reverse", "model.moe.gate=sigmoid"});

@@ -1,6 +1,7 @@
 // Tests of the text codec: bytes for byte-level models, ids only below 256, the dataset's BPE
 // tokenizer (found in the run directory first, then the dataset) checked against the manifest's
-// hash, and the errors that name the file.
+// hash, a run without a dataset (an SFT run's copy, else its data.tokenizer), and the errors
+// that name the file.
 #include "train/text_codec.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 
 #include "core/error.h"
 #include "data/bpe_train.h"
+#include "data/chat.h"
 #include "data/dataset_writer.h"
 #include "data/temp_dir.h"
 #include "data/tokenizer_io.h"
@@ -92,6 +94,35 @@ TEST(TextCodec, MismatchesAndMissingTokenizersAreNamed) {
   EXPECT_FALSE(none.can_encode());
   EXPECT_EQ(none.decode({5}), "<5>");
   expect_error([&] { none.encode("x"); }, {"no tokenizer.json", c.data.path, "data tokenize"});
+}
+
+TEST(TextCodec, RunWithoutADatasetUsesItsCopyThenTheSftTokenizer) {
+  TempDir dir;
+  Config c;
+  c.model.vocab_size = 300;
+  c.data.synthetic = "random";
+  fs::create_directories(dir.file("run"));
+  EXPECT_EQ(TextCodec::for_run(c, dir.file("run")).describe(), "bytes");
+  // What an SFT run writes: the byte chat tokenizer, whose specials encode to single ids.
+  data::save_tokenizer(data::byte_chat_tokenizer(), dir.file("run/tokenizer.json"));
+  const TextCodec copy = TextCodec::for_checkpoint(c, dir.file("run/step-000003/"));
+  ASSERT_NE(copy.tokenizer(), nullptr);
+  EXPECT_NE(copy.describe().find(dir.file("run/tokenizer.json")), std::string::npos);
+  EXPECT_EQ(copy.encode("1<answer>"), (std::vector<int64_t>{'1', 264}));
+  EXPECT_EQ(copy.special_id("eos"), 257);
+  EXPECT_EQ(copy.decode({'4', 265}), "4</answer>");
+  // No copy yet (the dashboard reads the codec before the trainer writes it): data.tokenizer.
+  Config sft = c;
+  sft.data.synthetic = "";
+  sft.data.sft = "add.jsonl";
+  const TextCodec named = TextCodec::for_run(sft, dir.file("elsewhere"));
+  ASSERT_NE(named.tokenizer(), nullptr);
+  EXPECT_EQ(named.special_id("assistant"), 261);
+  // A copy with more ids than the model has is refused naming it.
+  Config small = c;
+  small.model.vocab_size = 260;
+  expect_error([&] { TextCodec::for_run(small, dir.file("run")); },
+               {dir.file("run/tokenizer.json"), "266 ids", "model.vocab_size = 260"});
 }
 
 }  // namespace

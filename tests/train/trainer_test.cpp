@@ -5,13 +5,21 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <functional>
 #include <thread>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/chat.h"
+#include "data/source.h"
+#include "data/tokenizer_io.h"
+#include "nn/transformer.h"
 #include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/text_codec.h"
 
 namespace seekforge {
 namespace {
@@ -230,6 +238,120 @@ TEST(Trainer, SignalStopsWithACheckpoint) {
   EXPECT_LT(s.step, 1000);
   EXPECT_EQ(train::latest_checkpoint(dir), s.last_checkpoint);
   EXPECT_NO_THROW(train::load_checkpoint(s.last_checkpoint));
+  fs::remove_all(dir);
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+// train.init_from: the first step of the new run computes its loss with the checkpoint's weights
+// (parameters and the MoE correction-bias buffers), while the optimiser and schedule start fresh.
+TEST(Trainer, InitFromStartsFromTheCheckpointsWeights) {
+  const std::string a = fresh_dir("init-base"), b = fresh_dir("init-from");
+  Config ca = tiny_copy_config(a);
+  ca.train.max_steps = 12;
+  ca.train.eval_every = 0;
+  train::TrainOptions quiet;
+  quiet.quiet = true;
+  train::run_training(ca, quiet);
+
+  Config cb = tiny_copy_config(b);
+  cb.train.seed = 5;  // another initialisation and data order: only the weights carry over
+  cb.train.max_steps = 2;
+  cb.train.eval_every = 0;
+  cb.train.init_from = a + "/step-000012";
+  const train::TrainSummary s = train::run_training(cb, quiet);
+  EXPECT_EQ(s.step, 2);
+  const auto lines = read_metrics(b);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["step"], 1);
+  EXPECT_DOUBLE_EQ(lines[0]["lr"].get<double>(), 3e-3 / 20);  // warm-up from step 0 again
+
+  // The loss of the checkpoint's model on the new run's first batch.
+  train::TrainedModel base = train::load_trained_model(cb.train.init_from);
+  auto src = data::make_source(cb.data, cb.model.vocab_size, cb.train.seed, data::Split::train);
+  const data::Batch batch = src->next(cb.train.batch_size, cb.train.seq_len);
+  const double want = base.model->forward(batch.input_ids, batch.labels).loss.item_double();
+  EXPECT_DOUBLE_EQ(lines[0]["loss"].get<double>(), want);
+  // What the run would have started from without init_from.
+  Generator gen(cb.train.seed);
+  nn::Transformer fresh(cb.model, gen);
+  EXPECT_NE(fresh.forward(batch.input_ids, batch.labels).loss.item_double(), want);
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST(Trainer, InitFromRefusesAnotherModelOrNoCheckpoint) {
+  const std::string a = fresh_dir("init-other"), b = fresh_dir("init-other-b");
+  Config ca = tiny_copy_config(a);
+  ca.train.max_steps = 1;
+  ca.train.eval_every = 0;
+  train::TrainOptions quiet;
+  quiet.quiet = true;
+  train::run_training(ca, quiet);
+  Config cb = tiny_copy_config(b);
+  cb.model.d_model = 32;
+  cb.train.init_from = a + "/step-000001";
+  const std::string msg = error_of([&] { train::run_training(cb, quiet); });
+  EXPECT_NE(msg.find("train.init_from = '" + a + "/step-000001'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[model] d_model = 64 there, d_model = 32 here"), std::string::npos) << msg;
+  cb = tiny_copy_config(b);
+  cb.train.init_from = a + "/step-000099";
+  const std::string missing = error_of([&] { train::run_training(cb, quiet); });
+  EXPECT_NE(missing.find("no such checkpoint directory"), std::string::npos) << missing;
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+// An SFT run is the same loop on the SFT source: it writes its tokenizer into the run directory
+// (so its checkpoints speak text) and evaluates on the val split's response tokens.
+TEST(Trainer, SftRunWritesItsTokenizerAndEvaluatesResponses) {
+  const std::string dir = fresh_dir("sft");
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir + "/add.jsonl");
+    for (int a = 10; a < 50; ++a)
+      f << "{\"prompt\": \"" << a << "+1\", \"response\": \"<answer>" << a + 1 << "</answer>\"}\n";
+  }
+  Config c = tiny_copy_config(dir + "/run");
+  c.model.vocab_size = data::kByteChatVocabSize;
+  c.train.seq_len = 24;
+  c.train.batch_size = 4;
+  c.train.max_steps = 3;
+  c.train.eval_every = 3;
+  c.train.eval_steps = 2;
+  c.data.synthetic = "";
+  c.data.sft = dir + "/add.jsonl";
+  c.data.val_fraction = 0.25;
+  train::TrainOptions quiet;
+  quiet.quiet = true;
+  const train::TrainSummary s = train::run_training(c, quiet);
+  EXPECT_EQ(s.result, train::TrainResult::finished);
+  EXPECT_TRUE(std::isfinite(s.best_val_loss));
+  ASSERT_TRUE(fs::is_regular_file(dir + "/run/tokenizer.json"));
+  EXPECT_EQ(data::tokenizer_hash(data::load_tokenizer(dir + "/run/tokenizer.json")),
+            data::tokenizer_hash(data::byte_chat_tokenizer()));
+  const train::TextCodec codec = train::TextCodec::for_checkpoint(c, s.last_checkpoint);
+  EXPECT_EQ(codec.special_id("eos"), 257);
+
+  train::TrainedModel t = train::load_trained_model(s.last_checkpoint);
+  EXPECT_EQ(t.config.data.sft, c.data.sft);
+  const train::EvalResult r = train::evaluate(*t.model, t.config, 2);
+  auto val = data::make_source(c.data, c.model.vocab_size, c.train.seed, data::Split::val);
+  int64_t response_tokens = 0;
+  for (int i = 0; i < 2; ++i) {
+    const data::Batch b = val->next(c.train.batch_size, c.train.seq_len);
+    const int64_t* p = b.labels.data<int64_t>();
+    for (int64_t j = 0; j < b.labels.numel(); ++j) response_tokens += p[j] != data::kIgnoreLabel;
+  }
+  EXPECT_EQ(r.tokens, response_tokens);
+  EXPECT_DOUBLE_EQ(r.loss, s.best_val_loss);
   fs::remove_all(dir);
 }
 
