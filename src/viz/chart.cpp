@@ -299,11 +299,14 @@ void draw(Canvas& c, const LineChart& chart, Box box) {
 
   double top = draw_title(c, b, chart.title);
   // Legend: a row (wrapping) of line samples and names under the title.
-  if (chart.series.size() > 1) {
+  const auto named = std::count_if(chart.series.begin(), chart.series.end(),
+                                   [](const Series& s) { return !s.name.empty(); });
+  if (named > 1) {
     const double row_h = kTickSize + 6;
     double x = b.x + 60, y = top + 4 + kTickSize;
     for (size_t i = 0; i < chart.series.size(); ++i) {
       const Series& s = chart.series[i];
+      if (s.name.empty()) continue;  // drawn, but shown in the legend by a named one
       const double w = 22 + c.text_width(s.name, kTickSize) + 18;
       if (x + w > b.x + b.w - 16 && x > b.x + 60) x = b.x + 60, y += row_h;
       const Color col = s.color.value_or(palette(static_cast<int>(i)));

@@ -45,7 +45,7 @@ std::vector<std::pair<size_t, size_t>> finite_runs(const std::vector<double>& x,
                                                    bool positive_only = false);
 
 struct Series {
-  std::string name;
+  std::string name;            // empty: left out of the legend (the lower line of a band)
   std::vector<double> x, y;    // same length; NaN or inf in y leaves a gap
   std::optional<Color> color;  // default palette(index)
   bool dashed = false;
