@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "core/error.h"
 #include "viz/canvas.h"
@@ -120,21 +121,26 @@ std::string percent(double share) {
   return std::isfinite(share) ? fixed(100 * share, 1) + "%" : "n/a";
 }
 
-// The first and last evaluation with a finite value of field, as "A -> B (step s -> t)".
-template <typename Field>
-std::string first_to_last(const std::vector<RlEvalLine>& evals, Field field,
-                          std::string (*format)(double)) {
+// The first and last evaluation where field is a number (both null when there is none).
+std::pair<const RlEvalLine*, const RlEvalLine*> first_and_last(const std::vector<RlEvalLine>& evals,
+                                                               double RlEvalLine::*field) {
   const RlEvalLine* first = nullptr;
   const RlEvalLine* last = nullptr;
   for (const RlEvalLine& e : evals)
-    if (std::isfinite(field(e))) {
+    if (std::isfinite(e.*field)) {
       if (first == nullptr) first = &e;
       last = &e;
     }
+  return {first, last};
+}
+
+// "25.0% -> 52.0% (step 0 -> 30)" from the first and last evaluation; empty when there is none.
+std::string first_to_last_percent(const std::vector<RlEvalLine>& evals, double RlEvalLine::*field) {
+  const auto [first, last] = first_and_last(evals, field);
   if (first == nullptr) return "";
   if (first == last)
-    return format(field(*first)) + " (one evaluation, step " + std::to_string(first->step) + ")";
-  return format(field(*first)) + " -> " + format(field(*last)) + " (step " +
+    return percent(first->*field) + " (one evaluation, step " + std::to_string(first->step) + ")";
+  return percent(first->*field) + " -> " + percent(last->*field) + " (step " +
          std::to_string(first->step) + " -> " + std::to_string(last->step) + ")";
 }
 
@@ -200,13 +206,7 @@ RlMetrics read_rl_metrics(const std::string& path) {
 }
 
 std::string held_out_accuracy_summary(const RlMetrics& m) {
-  const RlEvalLine* first = nullptr;
-  const RlEvalLine* last = nullptr;
-  for (const RlEvalLine& e : m.evals)
-    if (std::isfinite(e.test_accuracy)) {
-      if (first == nullptr) first = &e;
-      last = &e;
-    }
+  const auto [first, last] = first_and_last(m.evals, &RlEvalLine::test_accuracy);
   if (first == nullptr) return "";
   return "held-out accuracy " + percent(first->test_accuracy) + " -> " +
          percent(last->test_accuracy);
@@ -385,11 +385,9 @@ ReportResult write_rl_report(const std::string& run_dir, const std::string& out_
                                      m.evals.empty() ? 0 : m.evals.back().step);
   table.row("steps", std::to_string(last_step) + " (" + std::to_string(m.steps.size()) +
                          " step lines, " + std::to_string(m.evals.size()) + " evaluations)");
-  const std::string accuracy = first_to_last(
-      m.evals, [](const RlEvalLine& e) { return e.test_accuracy; }, percent);
+  const std::string accuracy = first_to_last_percent(m.evals, &RlEvalLine::test_accuracy);
   table.row("held-out accuracy", accuracy.empty() ? "n/a (no evaluation)" : accuracy);
-  const std::string format = first_to_last(
-      m.evals, [](const RlEvalLine& e) { return e.test_format_rate; }, percent);
+  const std::string format = first_to_last_percent(m.evals, &RlEvalLine::test_format_rate);
   table.row("held-out format rate", format.empty() ? "n/a (no evaluation)" : format);
   const RlStepLine* final_reward = nullptr;
   for (const RlStepLine& s : m.steps)
