@@ -290,6 +290,9 @@ void draw(Canvas& c, const LineChart& chart, Box box) {
       }
   for (const Marker& m : chart.markers)
     if (std::isfinite(m.x)) xlo = std::min(xlo, m.x), xhi = std::max(xhi, m.x);
+  if (chart.x_span && std::isfinite(chart.x_span->first) && std::isfinite(chart.x_span->second) &&
+      xlo <= xhi)
+    xlo = std::min(xlo, chart.x_span->first), xhi = std::max(xhi, chart.x_span->second);
   for (const Threshold& t : chart.thresholds)
     if (std::isfinite(t.y) && (!chart.log_y || t.y > 0))
       ylo = std::min(ylo, t.y), yhi = std::max(yhi, t.y);

@@ -75,6 +75,8 @@ struct LineChart {
   std::vector<Marker> markers;  // earlier ones keep their label when two are too close
   std::vector<Threshold> thresholds;
   bool log_y = false;  // values <= 0 are gaps on a log axis
+  // The x axis spans at least [first, second] (and the data): charts of one run line up.
+  std::optional<std::pair<double, double>> x_span;
 };
 
 struct BarChart {
