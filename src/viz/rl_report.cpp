@@ -101,9 +101,9 @@ bool any_finite(const std::vector<double>& v) {
   return std::any_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
 }
 
-bool any_finite(const LineChart& ch) {
-  return std::any_of(ch.series.begin(), ch.series.end(),
-                     [](const Series& s) { return any_finite(s.y); });
+// A key the run never logged would otherwise stand in the legend with no line to show for it.
+void without_empty_series(LineChart& ch) {
+  std::erase_if(ch.series, [](const Series& s) { return !any_finite(s.y); });
 }
 
 Series styled(std::string name, std::vector<double> x, std::vector<double> y, Color color,
@@ -208,6 +208,8 @@ RlMetrics read_rl_metrics(const std::string& path) {
 std::string held_out_accuracy_summary(const RlMetrics& m) {
   const auto [first, last] = first_and_last(m.evals, &RlEvalLine::test_accuracy);
   if (first == nullptr) return "";
+  if (first == last)
+    return "held-out accuracy " + percent(first->test_accuracy) + " (one evaluation)";
   return "held-out accuracy " + percent(first->test_accuracy) + " -> " +
          percent(last->test_accuracy);
 }
@@ -227,18 +229,24 @@ std::vector<ReportFigure> rl_figures(const RlMetrics& m) {
     return v;
   };
   for (const RlEvalLine& e : m.evals) eval_steps.push_back(double(e.step));
+  // Every chart spans the whole run, evaluations included, so that the charts line up.
+  std::pair<double, double> span{INFINITY, -INFINITY};
+  for (const auto* v : {&steps, &eval_steps})
+    for (double x : *v)
+      span.first = std::min(span.first, x), span.second = std::max(span.second, x);
 
   const Color train_color = palette(0), test_color = palette(1);
   std::vector<ReportFigure> figs;
-  auto add = [&figs](const char* name, const char* heading, std::string caption,
-                     const LineChart& ch) {
-    if (any_finite(ch)) figs.push_back({name, heading, std::move(caption), drawn(ch)});
+  auto add = [&figs](const char* name, const char* heading, std::string caption, LineChart ch) {
+    without_empty_series(ch);
+    if (!ch.series.empty()) figs.push_back({name, heading, std::move(caption), drawn(ch)});
   };
 
   {
     LineChart ch;
     ch.title = "Reward";
     ch.x_label = "step";
+    ch.x_span = span;
     ch.y_label = "reward";
     const std::vector<double> mean = per_step(&RlStepLine::reward_mean);
     const std::vector<double> std_dev = per_step(&RlStepLine::reward_std);
@@ -277,6 +285,7 @@ std::vector<ReportFigure> rl_figures(const RlMetrics& m) {
     // The number a reader looks for first goes in the title: "Held-out accuracy 25.0% -> 52.0%".
     ch.title = summary.empty() ? "Accuracy" : "H" + summary.substr(1);
     ch.x_label = "step";
+    ch.x_span = span;
     ch.y_label = "accuracy (share correct)";
     ch.series.push_back(
         styled("training rollouts", steps, per_step(&RlStepLine::accuracy), train_color));
@@ -291,6 +300,7 @@ std::vector<ReportFigure> rl_figures(const RlMetrics& m) {
     LineChart ch;
     ch.title = "Response length";
     ch.x_label = "step";
+    ch.x_span = span;
     ch.y_label = "response length (tokens)";
     ch.series.push_back(
         styled("training rollouts", steps, per_step(&RlStepLine::response_len), train_color));
@@ -305,19 +315,23 @@ std::vector<ReportFigure> rl_figures(const RlMetrics& m) {
     LineChart kl;
     kl.title = "KL divergence from the reference policy";
     kl.x_label = "step";
+    kl.x_span = span;
     kl.y_label = "KL (per token)";
     kl.series.push_back(styled("KL", steps, per_step(&RlStepLine::kl), train_color));
     LineChart clip;
     clip.title = "Clipping";
     clip.x_label = "step";
+    clip.x_span = span;
     clip.y_label = "share of tokens / ratio bound";
     clip.series.push_back(
         styled("clip fraction", steps, per_step(&RlStepLine::clip_fraction), palette(1)));
     const std::vector<double> eps = per_step(&RlStepLine::clip_eps);
     if (any_finite(eps)) clip.series.push_back(styled("clip ε", steps, eps, palette(2), true));
+    without_empty_series(kl);
+    without_empty_series(clip);
     std::vector<const LineChart*> panels;
-    if (any_finite(kl)) panels.push_back(&kl);
-    if (any_finite(clip)) panels.push_back(&clip);
+    if (!kl.series.empty()) panels.push_back(&kl);
+    if (!clip.series.empty()) panels.push_back(&clip);
     if (!panels.empty()) {
       const double panel_h = panels.size() == 1 ? kChartHeight : 0.7 * kChartHeight;
       auto c = std::make_unique<Canvas>(kChartWidth, panel_h * double(panels.size()));
@@ -335,6 +349,7 @@ std::vector<ReportFigure> rl_figures(const RlMetrics& m) {
     LineChart ch;
     ch.title = "Time per step";
     ch.x_label = "step";
+    ch.x_span = span;
     ch.y_label = "seconds";
     const std::vector<double> rollout = per_step(&RlStepLine::rollout_s);
     const std::vector<double> score = per_step(&RlStepLine::score_s);

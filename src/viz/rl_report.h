@@ -60,8 +60,8 @@ RlMetrics read_rl_metrics(const std::string& path);
 // some step has a KL or a clip fraction) and time; a chart with no number to draw is left out.
 std::vector<ReportFigure> rl_figures(const RlMetrics& m);
 
-// "held-out accuracy 38.0% -> 52.0%" from the first and last evaluation with a test accuracy;
-// empty when there is none.
+// "held-out accuracy 38.0% -> 52.0%" from the first and last evaluation with a test accuracy,
+// "held-out accuracy 38.0% (one evaluation)" when there is one, empty when there is none.
 std::string held_out_accuracy_summary(const RlMetrics& m);
 
 // Whether run_dir is an RL run: it holds rl.toml.

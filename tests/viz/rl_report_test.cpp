@@ -181,6 +181,12 @@ TEST(RlReport, EvolutionRunHasNoKlChart) {
   const ReportFigure* reward = figure(figs, "reward");
   ASSERT_NE(reward, nullptr);
   EXPECT_TRUE(drew(*reward->canvas, "best of the generation"));
+
+  RlMetrics one;
+  one.evals.push_back({0, 0.4, 0.5, 20, 1});
+  EXPECT_EQ(held_out_accuracy_summary(one), "held-out accuracy 40.0% (one evaluation)");
+  one.evals[0].test_accuracy = std::nan("");
+  EXPECT_EQ(held_out_accuracy_summary(one), "");
 }
 
 TEST(RlReport, TornLastLineIsSkippedWithAWarning) {
