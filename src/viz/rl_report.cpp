@@ -313,7 +313,7 @@ std::vector<ReportFigure> rl_figures(const RlMetrics& m) {
     // KL and clipping are on different scales (KL ~1e-3, clip bounds ~0.2), so each gets a
     // panel of its own; with both, the canvas is taller so that each keeps a readable plot.
     LineChart kl;
-    kl.title = "KL divergence from the reference policy";
+    kl.title = "KL divergence from the reference model";
     kl.x_label = "step";
     kl.x_span = span;
     kl.y_label = "KL (per token)";

@@ -111,7 +111,7 @@ TEST(RlReport, ChartsNameEverySeriesAndTheHeldOutAccuracy) {
   EXPECT_TRUE(drew(*length->canvas, "response length (tokens)"));
   const ReportFigure* kl = figure(figs, "kl_clip");
   ASSERT_NE(kl, nullptr);
-  EXPECT_TRUE(drew(*kl->canvas, "KL divergence from the reference policy"));
+  EXPECT_TRUE(drew(*kl->canvas, "KL divergence from the reference model"));
   EXPECT_TRUE(drew(*kl->canvas, "Clipping"));
   EXPECT_FALSE(drew(*kl->canvas, "clip ε"));  // GRPO logs no clip bound
   const ReportFigure* time = figure(figs, "time");
