@@ -1,4 +1,5 @@
-// `seekforge report`: a thin wrapper over viz::write_report.
+// `seekforge report`: a thin wrapper over viz::write_rl_report for an RL run (rl.toml in the run
+// directory) and viz::write_report for a training run.
 //
 //   report RUN_DIR [--out DIR]
 #include "apps/report_cmd.h"
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "viz/report.h"
+#include "viz/rl_report.h"
 
 namespace seekforge::apps {
 
@@ -18,14 +20,16 @@ struct Args {
 
 CLI::App* add_report_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
-      "report", "charts (PNG and SVG) and a self-contained report.html of a training run");
-  sub->add_option("RUN_DIR", g.run_dir, "the run directory (train.out_dir)")->required();
+      "report", "charts (PNG and SVG) and a self-contained report.html of a training or RL run");
+  sub->add_option("RUN_DIR", g.run_dir, "the run directory (train.out_dir, or an RL run's)")
+      ->required();
   sub->add_option("--out", g.out, "write the report here instead of into RUN_DIR");
   return sub;
 }
 
 int run_report() {
-  const viz::ReportResult r = viz::write_report(g.run_dir, g.out);
+  const viz::ReportResult r = viz::is_rl_run(g.run_dir) ? viz::write_rl_report(g.run_dir, g.out)
+                                                        : viz::write_report(g.run_dir, g.out);
   std::printf("wrote %s (%zu chart files beside it)\n", r.html.c_str(), r.files.size() - 1);
   return 0;
 }

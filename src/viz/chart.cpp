@@ -290,6 +290,9 @@ void draw(Canvas& c, const LineChart& chart, Box box) {
       }
   for (const Marker& m : chart.markers)
     if (std::isfinite(m.x)) xlo = std::min(xlo, m.x), xhi = std::max(xhi, m.x);
+  if (chart.x_span && std::isfinite(chart.x_span->first) && std::isfinite(chart.x_span->second) &&
+      xlo <= xhi)
+    xlo = std::min(xlo, chart.x_span->first), xhi = std::max(xhi, chart.x_span->second);
   for (const Threshold& t : chart.thresholds)
     if (std::isfinite(t.y) && (!chart.log_y || t.y > 0))
       ylo = std::min(ylo, t.y), yhi = std::max(yhi, t.y);
@@ -299,11 +302,14 @@ void draw(Canvas& c, const LineChart& chart, Box box) {
 
   double top = draw_title(c, b, chart.title);
   // Legend: a row (wrapping) of line samples and names under the title.
-  if (chart.series.size() > 1) {
+  const auto named = std::count_if(chart.series.begin(), chart.series.end(),
+                                   [](const Series& s) { return !s.name.empty(); });
+  if (named > 1) {
     const double row_h = kTickSize + 6;
     double x = b.x + 60, y = top + 4 + kTickSize;
     for (size_t i = 0; i < chart.series.size(); ++i) {
       const Series& s = chart.series[i];
+      if (s.name.empty()) continue;  // drawn, but shown in the legend by a named one
       const double w = 22 + c.text_width(s.name, kTickSize) + 18;
       if (x + w > b.x + b.w - 16 && x > b.x + 60) x = b.x + 60, y += row_h;
       const Color col = s.color.value_or(palette(static_cast<int>(i)));

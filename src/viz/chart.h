@@ -45,7 +45,7 @@ std::vector<std::pair<size_t, size_t>> finite_runs(const std::vector<double>& x,
                                                    bool positive_only = false);
 
 struct Series {
-  std::string name;
+  std::string name;            // empty: left out of the legend (the lower line of a band)
   std::vector<double> x, y;    // same length; NaN or inf in y leaves a gap
   std::optional<Color> color;  // default palette(index)
   bool dashed = false;
@@ -75,6 +75,8 @@ struct LineChart {
   std::vector<Marker> markers;  // earlier ones keep their label when two are too close
   std::vector<Threshold> thresholds;
   bool log_y = false;  // values <= 0 are gaps on a log axis
+  // The x axis spans at least [first, second] (and the data): charts of one run line up.
+  std::optional<std::pair<double, double>> x_span;
 };
 
 struct BarChart {

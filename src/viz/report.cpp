@@ -18,25 +18,18 @@
 #include "io/safetensors.h"
 #include "viz/canvas.h"
 #include "viz/chart.h"
-#include "viz/tokens.h"
+#include "viz/report_parts.h"
 
 namespace seekforge::viz {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace report_parts;
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr size_t kMaxHeatmapColumns = 600;  // longer runs are averaged into this many columns
-
-// A number under key, NaN when absent or null; any other type is an error naming the place.
-double number(const json& j, const char* key, const std::string& where) {
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return kNaN;
-  SF_CHECK(it->is_number()) << where << ": \"" << key << "\" must be a number, got " << it->dump();
-  return it->get<double>();
-}
 
 bool flag(const json& j, const char* key, const std::string& where) {
   const auto it = j.find(key);
@@ -92,30 +85,6 @@ TrainLine train_line(const json& j, const std::string& where) {
   return t;
 }
 
-std::string base64(const std::vector<uint8_t>& bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    const uint32_t n = (uint32_t(bytes[i]) << 16) |
-                       (i + 1 < bytes.size() ? uint32_t(bytes[i + 1]) << 8 : 0) |
-                       (i + 2 < bytes.size() ? uint32_t(bytes[i + 2]) : 0);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
-  }
-  return out;
-}
-
-std::string fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "n/a";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
 std::string with_commas(int64_t v) {
   std::string s = std::to_string(v < 0 ? -v : v), out;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -125,42 +94,10 @@ std::string with_commas(int64_t v) {
   return v < 0 ? "-" + out : out;
 }
 
-std::string duration(double seconds) {
-  if (!std::isfinite(seconds)) return "n/a";
-  const int64_t s = static_cast<int64_t>(std::llround(seconds));
-  char buf[64];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%lldh %02lldm %02llds", (long long)(s / 3600),
-                  (long long)(s / 60 % 60), (long long)(s % 60));
-  else if (s >= 60)
-    std::snprintf(buf, sizeof buf, "%lldm %02llds", (long long)(s / 60), (long long)(s % 60));
-  else
-    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
-  return buf;
-}
-
-// Steps of the complete checkpoints (step-NNNNNN/ holding state.json), ascending.
-std::vector<int64_t> checkpoint_steps(const std::string& run_dir) {
-  std::vector<int64_t> steps;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("step-", 0) != 0 || !e.is_directory()) continue;
-    if (!fs::exists(e.path() / "state.json")) continue;
-    const std::string digits = name.substr(5);
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    steps.push_back(std::stoll(digits));
-  }
-  std::sort(steps.begin(), steps.end());
-  return steps;
-}
-
 // Trainable parameters in the newest checkpoint (the correction biases are buffers).
 std::optional<int64_t> checkpoint_parameters(const std::string& run_dir, int64_t step,
                                              std::vector<std::string>& warnings) {
-  char name[32];
-  std::snprintf(name, sizeof name, "step-%06lld", static_cast<long long>(step));
-  const std::string path = run_dir + "/" + name + "/model.safetensors";
+  const std::string path = run_dir + "/" + checkpoint_name(step) + "/model.safetensors";
   try {
     const SafetensorsFile f(path);
     int64_t n = 0;
@@ -178,11 +115,6 @@ std::optional<int64_t> checkpoint_parameters(const std::string& run_dir, int64_t
     return std::nullopt;
   }
 }
-
-struct Figure {
-  std::string name, heading, caption;
-  std::unique_ptr<Canvas> canvas;
-};
 
 Marker marker(double x, const std::string& label, Color color) {
   Marker m;
@@ -203,54 +135,26 @@ LineChart per_step_chart(const std::string& title, const std::string& y_label,
   return ch;
 }
 
-std::unique_ptr<Canvas> drawn(const LineChart& ch) {
-  auto c = std::make_unique<Canvas>(kChartWidth, kChartHeight);
-  draw(*c, ch);
-  return c;
-}
-
 }  // namespace
 
 RunMetrics read_metrics(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  SF_CHECK(in.is_open()) << "cannot open metrics file '" << path << "'";
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  SF_CHECK(!in.bad()) << "cannot read metrics file '" << path << "'";
-  size_t last = lines.size();
-  while (last > 0 && lines[last - 1].find_first_not_of(" \t\r") == std::string::npos) --last;
-
   RunMetrics m;
-  for (size_t i = 0; i < last; ++i) {
-    const std::string& text = lines[i];
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = path + ":" + std::to_string(i + 1);
-    json j;
-    try {
-      j = json::parse(text);
-    } catch (const json::parse_error& e) {
-      if (i + 1 == last) {  // a crash mid-write tears the last line only
-        m.warnings.push_back(where + ": skipped the incomplete last line (" +
-                             std::to_string(text.size()) + " bytes; the run stopped mid-write?)");
-        break;
-      }
-      SF_FAIL() << where << ": not a JSON line: " << e.what();
-    }
-    SF_CHECK(j.is_object()) << where << ": expected a JSON object, got " << j.type_name();
-    SF_CHECK(j.contains("step") && j["step"].is_number_integer())
-        << where << ": expected an integer \"step\"";
-    if (j.contains("loss")) {
-      m.train.push_back(train_line(j, where));
-    } else if (j.contains("val_loss")) {
-      EvalLine e;
-      e.step = j["step"].get<int64_t>();
-      e.val_loss = number(j, "val_loss", where);
-      e.val_ppl = number(j, "val_ppl", where);
-      m.eval.push_back(e);
-    }
-  }
+  const size_t lines = read_metrics_lines(
+      path,
+      [&m](const json& j, const std::string& where) {
+        if (j.contains("loss")) {
+          m.train.push_back(train_line(j, where));
+        } else if (j.contains("val_loss")) {
+          EvalLine e;
+          e.step = j["step"].get<int64_t>();
+          e.val_loss = number(j, "val_loss", where);
+          e.val_ppl = number(j, "val_ppl", where);
+          m.eval.push_back(e);
+        }
+      },
+      m.warnings);
   SF_CHECK(!m.train.empty() || !m.eval.empty())
-      << "no metrics in '" << path << "': it has no training or evaluation lines (" << last
+      << "no metrics in '" << path << "': it has no training or evaluation lines (" << lines
       << " lines); has the run taken a step yet?";
   return m;
 }
@@ -272,8 +176,7 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
       << "'" << metrics_path << "' not found: '" << run_dir
       << "' is not a run directory (seekforge train writes metrics.jsonl there)";
   RunMetrics m = read_metrics(metrics_path);
-  ReportResult result;
-  result.warnings = m.warnings;
+  std::vector<std::string> warnings = m.warnings;
 
   std::optional<Config> cfg;
   const std::string cfg_path = run_dir + "/config.toml";
@@ -284,20 +187,16 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
       ss << f.rdbuf();
       cfg = parse_config(ss.str(), cfg_path);
     } catch (const Error& e) {
-      result.warnings.push_back(std::string("config not used: ") + e.what());
+      warnings.push_back(std::string("config not used: ") + e.what());
     }
   } else {
-    result.warnings.push_back("'" + cfg_path + "' not found: no alarm threshold or patience");
+    warnings.push_back("'" + cfg_path + "' not found: no alarm threshold or patience");
   }
   const std::vector<int64_t> ckpts = checkpoint_steps(run_dir);
   std::optional<int64_t> params;
-  if (!ckpts.empty()) params = checkpoint_parameters(run_dir, ckpts.back(), result.warnings);
+  if (!ckpts.empty()) params = checkpoint_parameters(run_dir, ckpts.back(), warnings);
 
-  const std::string out_dir = out_dir_arg.empty() ? run_dir : out_dir_arg;
-  std::error_code ec;
-  fs::create_directories(out_dir, ec);
-  SF_CHECK(!ec && fs::is_directory(out_dir))
-      << "cannot create report directory '" << out_dir << "': " << ec.message();
+  const std::string out_dir = report_dir(run_dir, out_dir_arg);
 
   // What happened: the best evaluation, and whether patience ran out at the last one.
   const EvalLine* best = nullptr;
@@ -337,7 +236,7 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
   std::vector<double> eval_steps, val;
   for (const EvalLine& e : m.eval) eval_steps.push_back(double(e.step)), val.push_back(e.val_loss);
 
-  std::vector<Figure> figs;
+  std::vector<ReportFigure> figs;
   {
     LineChart ch;
     ch.title = "Loss";
@@ -468,10 +367,8 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
   }
 
   // The summary table.
-  std::ostringstream table;
-  auto row = [&table](const std::string& key, const std::string& value) {
-    table << "<tr><th>" << html_escape(key) << "</th><td>" << html_escape(value) << "</td></tr>\n";
-  };
+  SummaryTable table;
+  auto row = [&table](const std::string& key, const std::string& value) { table.row(key, value); };
   row("run directory", run_dir);
   row("status", status);
   row("steps logged", std::to_string(m.train.size()) + " training, " +
@@ -521,43 +418,8 @@ ReportResult write_report(const std::string& run_dir, const std::string& out_dir
   for (int64_t s : ckpts) ck += (ck.empty() ? "" : ", ") + std::to_string(s);
   row("checkpoints", ckpts.empty() ? "none" : "steps " + ck);
 
-  std::ostringstream html;
-  html << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-       << "<title>seekforge run report: " << html_escape(run_dir) << "</title>\n"
-       << "<style>\nbody{font-family:\"DejaVu Sans\",Verdana,sans-serif;color:#222;max-width:760px;"
-          "margin:24px auto;padding:0 12px;line-height:1.4}\n"
-          "table{border-collapse:collapse;margin:12px 0}\n"
-          "th,td{text-align:left;padding:3px 12px 3px 0;border-bottom:1px solid #e4e4e4;"
-          "vertical-align:top}\nth{font-weight:normal;color:#666}\n"
-          "img{width:100%;max-width:720px;height:auto;display:block}\n"
-          "figure{margin:8px 0 28px 0}\nfigcaption{color:#555;font-size:90%}\n"
-          ".warn{color:#a33}\n</style>\n</head>\n<body>\n"
-       << "<h1>Run report</h1>\n<table>\n";
-  html << table.str();
-  html << "</table>\n";
-  if (!result.warnings.empty()) {
-    html << "<ul class=\"warn\">\n";
-    for (const auto& w : result.warnings) html << "<li>" << html_escape(w) << "</li>\n";
-    html << "</ul>\n";
-  }
-  for (const Figure& f : figs) {
-    const std::string base = out_dir + "/" + f.name;
-    const std::vector<uint8_t> png = f.canvas->png();
-    write_file_atomically(base + ".png", std::string(png.begin(), png.end()));
-    write_file_atomically(base + ".svg", f.canvas->svg());
-    result.files.push_back(base + ".png");
-    result.files.push_back(base + ".svg");
-    html << "<h2>" << html_escape(f.heading) << "</h2>\n<figure>\n<img alt=\""
-         << html_escape(f.heading) << "\" src=\"data:image/png;base64," << base64(png)
-         << "\">\n<figcaption>" << html_escape(f.caption) << " (" << html_escape(f.name) << ".png, "
-         << html_escape(f.name) << ".svg)</figcaption>\n</figure>\n";
-  }
-  html << "</body>\n</html>\n";
-  result.html = out_dir + "/report.html";
-  write_file_atomically(result.html, html.str());
-  result.files.push_back(result.html);
-  for (const auto& w : result.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  return result;
+  return write_page(out_dir, "seekforge run report: " + run_dir, "Run report", table, figs,
+                    warnings);
 }
 
 }  // namespace seekforge::viz

@@ -9,8 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "viz/canvas.h"
 
 namespace seekforge::viz {
 
@@ -49,6 +52,13 @@ struct RunMetrics {
 // than the last is not a JSON object with a numeric "step", a known key has the wrong type, or
 // there are no training or evaluation lines at all. Lines with other keys only are ignored.
 RunMetrics read_metrics(const std::string& path);
+
+// One chart of a report: written as NAME.png and NAME.svg, shown under its heading with the
+// caption below it.
+struct ReportFigure {
+  std::string name, heading, caption;
+  std::unique_ptr<Canvas> canvas;
+};
 
 struct ReportResult {
   std::string html;                // path of report.html

@@ -3,7 +3,8 @@
 configs/tiny.toml for 30 steps with evaluations and checkpoints, report on the run directory
 (into it and into --out), check report.html and each chart's PNG and SVG; a torn last metrics
 line still reports with a warning naming the line; a missing run directory fails with exit
-status 1 naming it. Standard library only.
+status 1 naming it; a run directory with rl.toml (written by hand) gets the RL report.
+Standard library only.
 """
 import os
 import shutil
@@ -62,6 +63,27 @@ try:
     p = run("report", runs)
     check(f"metrics.jsonl:{lines}" in p.stderr and "warning" in p.stderr,
           f"torn last line warned about: {p.stderr}")
+
+    rl = os.path.join(tmp, "rl")
+    os.makedirs(rl)
+    with open(os.path.join(rl, "rl.toml"), "w") as f:
+        f.write('[rl]\nalgo = "grpo"\n[task]\nname = "arithmetic"\n')
+    with open(os.path.join(rl, "metrics.jsonl"), "w") as f:
+        f.write('{"step":0,"test_accuracy":0.2,"test_format_rate":0.5,"eval_s":1.0}\n')
+        for s in range(1, 11):
+            f.write(f'{{"step":{s},"reward_mean":{0.1 * s},"reward_std":0.2,'
+                    f'"reward_accuracy":{0.05 * s},"accuracy":{0.05 * s},"kl":{0.001 * s},'
+                    f'"clip_fraction":0.01,"rollout_s":1.0,"score_s":0.01,"update_s":0.5}}\n')
+        f.write('{"step":10,"test_accuracy":0.45,"test_format_rate":0.9,"eval_s":1.0}\n')
+    p = run("report", rl)
+    check("report.html" in p.stdout, f"RL report prints what it wrote: {p.stdout}")
+    for name in ["reward", "accuracy", "kl_clip", "time"]:
+        png = os.path.join(rl, name + ".png")
+        check(os.path.isfile(png) and open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n",
+              f"{png} is a PNG")
+    html = open(os.path.join(rl, "report.html"), encoding="utf-8").read()
+    check("RL run report" in html and "20.0% -&gt; 45.0%" in html, "RL summary in report.html")
+    check(not os.path.exists(os.path.join(rl, "loss.png")), "no training charts for an RL run")
 
     p = run("report", os.path.join(tmp, "nope"), expect=1)
     check("nope" in p.stderr and "Traceback" not in p.stderr, f"missing run dir: {p.stderr}")

@@ -171,6 +171,26 @@ TEST(ChartLine, OneSeriesHasNoLegendAndEmptyChartsDraw) {
   EXPECT_THROW(draw(bad, ch), Error);
 }
 
+TEST(ChartLine, UnnamedSeriesStayOutOfTheLegendAndXSpanWidensTheAxis) {
+  LineChart ch;
+  ch.title = "Reward";
+  ch.x_label = "step";
+  ch.y_label = "reward";
+  ch.series = {series("mean", {0, 1, 2}, {0.5, 0.6, 0.7}), series("band", {0, 1, 2}, {1, 1, 1}),
+               series("", {0, 1, 2}, {0, 0, 0})};
+  Canvas c(kChartWidth, kChartHeight);
+  draw(c, ch);
+  EXPECT_TRUE(drew(c, "mean"));
+  EXPECT_TRUE(drew(c, "band"));
+  for (const TextItem& t : c.texts()) EXPECT_FALSE(t.text.empty());  // no legend entry for ""
+  EXPECT_FALSE(drew(c, "40"));
+
+  ch.x_span = std::pair{0.0, 40.0};
+  Canvas wide(kChartWidth, kChartHeight);
+  draw(wide, ch);
+  EXPECT_TRUE(drew(wide, "40"));  // the axis reaches the end of the run, past the data
+}
+
 TEST(ChartBar, DrawsWithReferenceAndThinsLabels) {
   BarChart ch;
   ch.title = "Tokens per expert";
