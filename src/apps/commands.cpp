@@ -10,6 +10,7 @@
 #include "apps/info.h"
 #include "apps/report_cmd.h"
 #include "apps/rl_cmd.h"
+#include "apps/sft_cmd.h"
 #include "apps/tasks_cmd.h"
 #include "apps/tokenizer_cmd.h"
 #include "apps/train_cmd.h"
@@ -28,6 +29,7 @@ void register_commands(CLI::App& app) {
   runners()[add_info_command(app)] = run_info;
   runners()[add_engine_demo_command(app)] = run_engine_demo;
   runners()[add_train_command(app)] = run_train;
+  runners()[add_sft_command(app)] = run_sft;
   runners()[add_eval_command(app)] = run_eval;
   runners()[add_generate_command(app)] = run_generate;
   runners()[add_fwdbwd_command(app)] = run_fwdbwd;

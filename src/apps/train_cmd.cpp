@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "data/chat.h"
 #include "infer/generate.h"
 #include "io/tensor_file.h"
 #include "train/evaluate.h"
@@ -25,6 +26,7 @@ struct Args {
   std::string metrics_host = "127.0.0.1", sample_prompt;
   int metrics_port = 0;
   int64_t sample_every = 50;
+  bool chat = false;
 } g;
 
 std::vector<int64_t> parse_ids(const std::string& s) {
@@ -162,7 +164,10 @@ int run_train() {
                 server->url().c_str());
     std::fflush(stdout);
   }
-  train::TrainSummary s = train::run_training(config, opt);
+  return report_training(train::run_training(config, opt));
+}
+
+int report_training(const train::TrainSummary& s) {
   switch (s.result) {
     case train::TrainResult::finished:
       std::printf("done: %lld steps, last loss %.4f, checkpoint %s\n",
@@ -214,6 +219,10 @@ CLI::App* add_generate_command(CLI::App& app) {
   auto* p = sub->add_option("--prompt", g.prompt, "prompt text (encoded with the run's tokenizer, or as bytes)");
   auto* pi = sub->add_option("--prompt-ids", g.prompt_ids, "prompt as token ids: \"1 2 3\"");
   p->excludes(pi);
+  sub->add_flag("--chat", g.chat,
+                "wrap --prompt in the chat template (a model fine-tuned with `sft`), stop at eos and "
+                "print only the response")
+      ->excludes(pi);
   sub->add_option("--max-tokens", g.max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
   sub->add_option("--temperature", g.temperature, "0 = greedy")->check(CLI::Range(0.0, 100.0));
   sub->add_option("--top-k", g.top_k, "keep the k most likely tokens (0 = all)")
@@ -228,19 +237,37 @@ int run_generate() {
   const int64_t V = t.config.model.vocab_size;
   SF_CHECK(!g.prompt.empty() || !g.prompt_ids.empty()) << "generate: give --prompt or --prompt-ids";
   const train::TextCodec codec = train::TextCodec::for_checkpoint(t.config, g.checkpoint);
-  std::vector<int64_t> prompt = g.prompt_ids.empty() ? codec.encode(g.prompt) : parse_ids(g.prompt_ids);
+  std::vector<int64_t> prompt;
+  if (g.chat) {
+    const data::Tokenizer* tok = codec.tokenizer();
+    SF_CHECK(tok != nullptr) << "generate --chat: this model's tokens are " << codec.describe()
+                             << ", with no chat special tokens (<|user|>, <|assistant|>, ...); "
+                                "a model fine-tuned with `seekforge sft` has them";
+    try {
+      prompt = data::chat_prompt_ids(*tok, g.prompt);
+    } catch (const Error& e) {
+      SF_FAIL() << "generate --chat: the run's tokenizer (" << codec.describe()
+                << ") cannot write the chat template: " << e.what();
+    }
+  } else {
+    prompt = g.prompt_ids.empty() ? codec.encode(g.prompt) : parse_ids(g.prompt_ids);
+  }
   for (int64_t id : prompt)
     SF_CHECK(id >= 0 && id < V) << "--prompt-ids: token " << id << " is outside the vocabulary [0, "
                                 << V << ")";
   infer::GenerateOptions opt;
   opt.max_tokens = g.max_tokens;
   opt.sampling = {g.temperature, g.top_k, g.top_p, g.seed};
-  // A document ends at eos: what follows it would be the start of an unrelated one.
-  if (const int64_t eos = codec.special_id("eos"); eos >= 0) opt.stop_tokens.push_back(eos);
-  std::fputs(g.prompt_ids.empty() ? g.prompt.c_str() : codec.decode(prompt).c_str(), stdout);
-  std::fflush(stdout);
+  // A document (or a chat response) ends at eos: what follows would be the start of another one.
+  const int64_t eos = codec.special_id("eos");
+  if (eos >= 0) opt.stop_tokens.push_back(eos);
+  // A chat prints the response only; its special tokens (<think>, <answer>, ...) as their text.
+  if (!g.chat) {
+    std::fputs(g.prompt_ids.empty() ? g.prompt.c_str() : codec.decode(prompt).c_str(), stdout);
+    std::fflush(stdout);
+  }
   infer::generate(*t.model, prompt, opt, [&](int64_t id) {
-    if (id == codec.special_id("eos")) return;
+    if (id == eos) return;
     std::fputs(codec.token_bytes(id).c_str(), stdout);
     std::fflush(stdout);
   });

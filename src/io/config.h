@@ -106,7 +106,8 @@ struct DataConfig {
   std::string synthetic;  // "random" | "copy" | "reverse" (instead of path)
   std::string text_file;  // plain UTF-8 text, tokenized as bytes (vocab_size >= 256)
   std::string sft;        // prompt/response JSONL for supervised fine-tuning (data/sft_source.h)
-  // sft: "byte-chat" (bytes + chat specials, data/chat.h) or the path of a tokenizer.json.
+  // sft: "byte-chat" (bytes + chat specials, data/chat.h; the name is data/sft_source.h
+  // kByteChatTokenizerName) or the path of a tokenizer.json.
   std::string tokenizer = "byte-chat";
   double val_fraction = 0.05;
   // With data.path: "packed" (windows of seq_len + 1 tokens across documents) or "bucketed"
