@@ -382,10 +382,19 @@ class Run {
       mb.advantages = from_vector(a, {static_cast<int64_t>(a.size())});
     }
     const double score_s = seconds_since(t2);
+    // Groups whose rewards all agree have zero advantages: they teach nothing this step.
+    int64_t informative = 0;
+    for (int64_t g = 0; g < cfg_.prompts_per_step; ++g) {
+      const auto first = r.rewards.begin() + g * cfg_.group_size;
+      informative += std::any_of(first, first + cfg_.group_size,
+                                 [&](double x) { return x != *first; });
+    }
 
     const auto t3 = Clock::now();
     nlohmann::json line = update(mbs, params);
     line.update(reward_metrics(r));
+    line["informative_groups"] =
+        static_cast<double>(informative) / static_cast<double>(cfg_.prompts_per_step);
     line["rollout_s"] = rollout_s;
     line["score_s"] = score_s;
     line["update_s"] = seconds_since(t3) + logp_s;
