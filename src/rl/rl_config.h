@@ -34,10 +34,10 @@ struct PpoConfig {
 struct EsConfig {
   int64_t population = 8;
   int64_t elite = 2;
-  double sigma = 0.01;
+  double sigma = 0.002;  // weights are ~0.02: larger noise destroys what SFT taught
   double mutation_rate = 1.0;
   double crossover_rate = 0.5;
-  int64_t problems = 32;  // problems each member is scored on per generation
+  int64_t problems = 64;  // the fixed problems every member is scored on
   bool operator==(const EsConfig&) const = default;
 };
 

@@ -526,7 +526,9 @@ class Run {
       double score_s = 0, acc_sum = 0, format_sum = 0, len_sum = 0;
       for (const std::vector<float>& member : es.members()) {
         load_flat_parameters(member, params);
-        Rollouts r = sample(step_, cfg_.es.problems, 1, greedy);
+        // Every member of every generation meets the same problems, so fitnesses compare
+        // across generations and the elite carried over keeps its score.
+        Rollouts r = sample(0, cfg_.es.problems, 1, greedy);
         const auto t1 = Clock::now();
         score(r, 1, {});
         score_s += seconds_since(t1);
