@@ -78,3 +78,20 @@ TEST(RlConfig, MistakesAreRefusedNamingTheKeyAndWhere) {
 
 }  // namespace
 }  // namespace seekforge::rl
+
+namespace seekforge::rl {
+namespace {
+
+TEST(RlConfig, ShippedConfigsLoad) {
+  const std::string dir = std::string(SEEKFORGE_SOURCE_DIR) + "/configs/";
+  const RlConfig add = load_rl_config(dir + "rl-addition.toml");
+  EXPECT_EQ(add.algo, "grpo");
+  EXPECT_EQ(add.task.name, "addition");
+  EXPECT_EQ(add.rewards.size(), 2u);
+  const RlConfig cd = load_rl_config(dir + "rl-countdown.toml");
+  EXPECT_EQ(cd.task.name, "countdown");
+  EXPECT_EQ(cd.rewards.size(), 4u);
+}
+
+}  // namespace
+}  // namespace seekforge::rl
