@@ -176,6 +176,20 @@ bool convert_contiguous_fast(void* dst, DType dd, const void* src, DType sd, int
     for (int64_t i = 0; i < n; ++i) o[i] = bf16_to_float(in[i]);
     return true;
   }
+  if (sd == DType::f32 && dd == DType::f16) {
+    auto* o = static_cast<uint16_t*>(dst);
+    auto* in = static_cast<const float*>(src);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) o[i] = float_to_f16(in[i]);
+    return true;
+  }
+  if (sd == DType::f16 && dd == DType::f32) {
+    auto* o = static_cast<float*>(dst);
+    auto* in = static_cast<const uint16_t*>(src);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) o[i] = f16_to_float(in[i]);
+    return true;
+  }
   if (sd == DType::f32 && dd == DType::f64) {
     auto* o = static_cast<double*>(dst);
     auto* in = static_cast<const float*>(src);

@@ -110,6 +110,9 @@ void train_fields(M& m, F&& f) {
   f("grad_norm_alarm", m.grad_norm_alarm);
   f("max_bad_steps", m.max_bad_steps);
   f("activation_checkpointing", m.activation_checkpointing);
+  f("precision", m.precision);
+  f("loss_scale", m.loss_scale);
+  f("loss_scale_window", m.loss_scale_window);
 }
 
 template <class M, class F>
@@ -761,6 +764,11 @@ void check_config(const Config& c, const std::string& where,
              t.early_stop_patience, "0 when train.eval_every = 0 (it counts evaluations)");
   ck.require(t.grad_norm_alarm > 0, "train.grad_norm_alarm", t.grad_norm_alarm, "> 0");
   ck.require(t.max_bad_steps >= 1, "train.max_bad_steps", t.max_bad_steps, ">= 1");
+  ck.require(t.precision == "fp32" || t.precision == "bf16" || t.precision == "fp16",
+             "train.precision", t.precision, "one of \"fp32\", \"bf16\", \"fp16\"");
+  ck.require(std::isfinite(t.loss_scale) && t.loss_scale > 0, "train.loss_scale", t.loss_scale,
+             "> 0 and finite");
+  ck.require(t.loss_scale_window >= 1, "train.loss_scale_window", t.loss_scale_window, ">= 1");
 
   // [data]
   const int sources =

@@ -97,6 +97,11 @@ struct TrainConfig {
   double grad_norm_alarm = 100.0;   // a gradient norm above this is logged as an alarm
   int64_t max_bad_steps = 10;       // consecutive NaN/inf steps before the run stops
   bool activation_checkpointing = false;
+  // Mixed precision (ops/autocast.h): "fp32" | "bf16" | "fp16". bf16/fp16 keep f32 master
+  // weights and optimiser state and run the matrix products and attention in 16 bits.
+  std::string precision = "fp32";
+  double loss_scale = 65536.0;       // fp16: the dynamic loss scaler's initial scale
+  int64_t loss_scale_window = 1000;  // fp16: clean steps in a row before the scale doubles
 
   bool operator==(const TrainConfig&) const = default;
 };

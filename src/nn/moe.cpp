@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/node.h"
+#include "ops/autocast.h"
 #include "ops/elementwise.h"
 #include "ops/experts.h"
 #include "ops/index.h"
@@ -36,7 +37,12 @@ Tensor MoE::forward(const Tensor& x_in, Tensor* aux_loss, MoeCapture* capture) {
   const Shape in_shape = x_in.shape();
   Tensor x = ops::reshape(x_in, {-1, d_model_});
   const int64_t N = x.size(0), E = cfg_.n_routed_experts, k = cfg_.top_k;
-  Tensor logits = ops::linear(x, router_->weight);
+  Tensor logits;
+  {
+    // Router scores stay f32 under mixed precision: the top-k choice is sensitive to rounding.
+    ops::AutocastScope f32_router(DType::f32);
+    logits = ops::linear(x, router_->weight);
+  }
   Tensor s = cfg_.gate == "softmax" ? ops::softmax(logits, -1) : ops::sigmoid(logits);
 
   // The choice: top-k of score + bias, outside autograd.

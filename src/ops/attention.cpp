@@ -4,6 +4,7 @@
 
 #include "autograd/node.h"
 #include "kernels/attention.h"
+#include "ops/autocast.h"
 #include "ops/common.h"
 
 namespace seekforge::ops {
@@ -12,8 +13,10 @@ using autograd::record;
 using Saved = std::vector<Tensor>;
 using Grads = std::vector<Tensor>;
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                 const AttentionOptions& options) {
+namespace {
+
+Tensor attention_on(const Tensor& q, const Tensor& k, const Tensor& v,
+                    const AttentionOptions& options) {
   const char* op = "attention";
   detail::check_float(q, op, "q");
   detail::check_float(k, op, "k");
@@ -78,6 +81,18 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v,
            return Grads{dq, dk, dv};
          });
   return out;
+}
+
+}  // namespace
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                 const AttentionOptions& options) {
+  // Under autocast the kernel reads q, k, v as 16-bit values and its output is rounded the same
+  // way (so is the gradient arriving at it); the tile products accumulate in f32.
+  if (autocast_active())
+    return autocast_round(
+        attention_on(autocast_round(q), autocast_round(k), autocast_round(v), options));
+  return attention_on(q, k, v, options);
 }
 
 }  // namespace seekforge::ops

@@ -19,7 +19,9 @@ namespace seekforge::ops {
 
 // xs [A, D]: the rows of expert e are the counts[e] rows after those of experts 0..e-1
 // (sum(counts) = A). gate[e], up[e]: [H, D]; down[e]: [D, H] (PyTorch's Linear layout).
-// Returns ys [A, D], ys_e = down_e(silu(xs_e gate_e^T) * (xs_e up_e^T)). f32 or f64, all one dtype.
+// Returns ys [A, D], ys_e = down_e(silu(xs_e gate_e^T) * (xs_e up_e^T)). f32 or f64, all one dtype;
+// under autocast (ops/autocast.h) the GEMMs of f32 inputs run on 16-bit copies of x, h, the
+// weights and the incoming gradients, accumulating in f32.
 Tensor expert_swiglu(const Tensor& xs, const std::vector<int64_t>& counts,
                      const std::vector<Tensor>& gate, const std::vector<Tensor>& up,
                      const std::vector<Tensor>& down);

@@ -2,6 +2,7 @@
 
 #include "autograd/node.h"
 #include "kernels/gemm.h"
+#include "ops/autocast.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
@@ -64,12 +65,14 @@ Tensor collapse_batch(const Tensor& x) {
                       x.offset());
 }
 
+bool is_16bit(DType t) { return t == DType::bf16 || t == DType::f16; }
+
 void check_operands(const Tensor& a, const Tensor& b, const char* op) {
   SF_CHECK(a.defined() && b.defined()) << op << ": undefined operand";
   SF_CHECK(a.dtype() == b.dtype()) << op << ": dtypes differ: " << a.describe() << " and "
                                    << b.describe();
-  SF_CHECK(a.dtype() == DType::f32 || a.dtype() == DType::f64 || a.dtype() == DType::bf16)
-      << op << ": expected f32, f64 or bf16 operands, got " << a.describe();
+  SF_CHECK(a.dtype() == DType::f32 || a.dtype() == DType::f64 || is_16bit(a.dtype()))
+      << op << ": expected f32, f64, bf16 or f16 operands, got " << a.describe();
 }
 
 // C = A @ B for a [..., m, k], b [..., k, n] (both at least 2-d); no autograd.
@@ -87,7 +90,7 @@ Tensor matmul_raw(const Tensor& a, const Tensor& b, const char* op) {
     SF_FAIL() << op << ": batch dims of " << a.describe() << " and " << b.describe()
               << " cannot be broadcast";
   }
-  const DType out_dtype = a.dtype() == DType::bf16 ? DType::f32 : a.dtype();
+  const DType out_dtype = is_16bit(a.dtype()) ? DType::f32 : a.dtype();
   Shape out_shape = batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
@@ -136,32 +139,31 @@ Tensor matmul_raw(const Tensor& a, const Tensor& b, const char* op) {
 
 Tensor swap_last(const Tensor& x) { return x.transpose(-1, -2); }
 
-}  // namespace
-
-Tensor matmul(const Tensor& a, const Tensor& b) {
-  SF_CHECK(a.defined() && b.defined() && a.dim() >= 1 && b.dim() >= 1)
-      << "matmul: operands must be at least 1-d";
-  if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
-  if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, -1)), -1);
-  Tensor out = matmul_raw(a, b, "matmul");
-  if (a.dtype() == DType::bf16) return out;  // mixed precision has its own ops
+// a @ b computed on the operands ao, bo: a and b themselves, or their 16-bit copies under
+// autocast (then the gradient arriving at the product is rounded to that type too, and the
+// gradients leaving it are f32, for the f32 masters a and b).
+Tensor matmul_on(const Tensor& a, const Tensor& b, const Tensor& ao, const Tensor& bo) {
+  Tensor out = matmul_raw(ao, bo, "matmul");
+  if (is_16bit(a.dtype())) return out;  // 16-bit tensors of the caller's own: no gradient
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  record("MatmulBackward", {&out}, {a, b}, {need_b ? a : Tensor(), need_a ? b : Tensor()},
-         [sa = a.shape(), sb = b.shape()](const Saved& s, Grads& g) {
+  const DType grad_dtype = ao.dtype();
+  record("MatmulBackward", {&out}, {a, b}, {need_b ? ao : Tensor(), need_a ? bo : Tensor()},
+         [sa = a.shape(), sb = b.shape(), grad_dtype](const Saved& s, Grads& g) {
            const Tensor& a = s[0];
            const Tensor& b = s[1];
+           const Tensor dc = g[0].to(grad_dtype);
            Tensor da, db;
-           if (b.defined()) da = sum_to(matmul_raw(g[0], swap_last(b), "MatmulBackward"), sa);
+           if (b.defined()) da = sum_to(matmul_raw(dc, swap_last(b), "MatmulBackward"), sa);
            if (a.defined()) {
              if (sb.size() == 2 && a.dim() > 2) {
                // dB = A^T dC summed over the batch: one GEMM over the folded rows. Computed
                // as (dC^T A)^T so that, when B is a transposed weight (linear layers), the
                // gradient reaching the weight is contiguous.
-               const int64_t k = a.size(-1), n = g[0].size(-1);
-               Tensor a2 = a.contiguous().view({-1, k}), g2 = g[0].contiguous().view({-1, n});
+               const int64_t k = a.size(-1), n = dc.size(-1);
+               Tensor a2 = a.contiguous().view({-1, k}), g2 = dc.contiguous().view({-1, n});
                db = swap_last(matmul_raw(swap_last(g2), a2, "MatmulBackward"));
              } else {
-               db = sum_to(matmul_raw(swap_last(a), g[0], "MatmulBackward"), sb);
+               db = sum_to(matmul_raw(swap_last(a), dc, "MatmulBackward"), sb);
              }
            }
            return Grads{da, db};
@@ -169,12 +171,34 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+bool autocast_applies(const Tensor& a, const Tensor& b) {
+  return autocast_active() && a.dtype() == DType::f32 && b.dtype() == DType::f32;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  SF_CHECK(a.defined() && b.defined() && a.dim() >= 1 && b.dim() >= 1)
+      << "matmul: operands must be at least 1-d";
+  if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+  if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, -1)), -1);
+  if (autocast_applies(a, b)) return matmul_on(a, b, autocast_operand(a), autocast_operand(b));
+  return matmul_on(a, b, a, b);
+}
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   SF_CHECK(weight.defined() && weight.dim() == 2)
       << "linear: weight must be [out, in], got " << weight.describe();
   SF_CHECK(x.defined() && x.dim() >= 1 && x.size(-1) == weight.size(1))
       << "linear: input " << x.describe() << " does not match weight " << weight.describe();
-  Tensor y = matmul(x, transpose(weight, 0, 1));
+  Tensor y;
+  if (x.dim() >= 2 && autocast_applies(x, weight)) {
+    // The weight's cached copy, transposed as a view: no per-call conversion of the weight.
+    Tensor wt = transpose(weight, 0, 1);
+    y = matmul_on(x, wt, autocast_operand(x), swap_last(autocast_operand(weight)));
+  } else {
+    y = matmul(x, transpose(weight, 0, 1));
+  }
   if (!bias.defined()) return y;
   SF_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0))
       << "linear: bias " << bias.describe() << " for weight " << weight.describe();

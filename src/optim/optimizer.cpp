@@ -180,24 +180,27 @@ double grad_norm(const std::vector<Tensor>& params) {
   return std::sqrt(ss);
 }
 
-double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
-  const double norm = grad_norm(params);
-  if (max_norm <= 0 || !std::isfinite(norm) || norm <= max_norm) return norm;
-  const double scale = max_norm / (norm + 1e-6);
+void scale_gradients(const std::vector<Tensor>& params, double factor) {
   for (const Tensor& p : params) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    SF_CHECK(g.is_contiguous()) << "clip_grad_norm: gradient of " << p.describe()
+    SF_CHECK(g.is_contiguous()) << "scale_gradients: gradient of " << p.describe()
                                 << " is not contiguous";
-    dispatch_float(g.dtype(), "clip_grad_norm", [&](auto zero) {
+    dispatch_float(g.dtype(), "scale_gradients", [&](auto zero) {
       using T = decltype(zero);
       T* pg = g.data<T>();
-      const T s = static_cast<T>(scale);
+      const T s = static_cast<T>(factor);
       const int64_t n = g.numel();
 #pragma omp parallel for simd schedule(static) if (n > 65536)
       for (int64_t i = 0; i < n; ++i) pg[i] *= s;
     });
   }
+}
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+  const double norm = grad_norm(params);
+  if (max_norm <= 0 || !std::isfinite(norm) || norm <= max_norm) return norm;
+  scale_gradients(params, max_norm / (norm + 1e-6));
   return norm;
 }
 

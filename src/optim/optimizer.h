@@ -85,6 +85,8 @@ class Sgd final : public Optimizer {
 // max_norm (> 0), scales every gradient by max_norm / (norm + 1e-6), as torch does. Returns the
 // norm before clipping; a non-finite norm leaves the gradients untouched, for the caller to
 // decide (skip the step).
+// Multiplies every gradient by `factor` in place (the fp16 loss scaler's unscale).
+void scale_gradients(const std::vector<Tensor>& params, double factor);
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
 double grad_norm(const std::vector<Tensor>& params);
 

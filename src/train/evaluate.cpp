@@ -4,6 +4,7 @@
 
 #include "autograd/node.h"
 #include "data/source.h"
+#include "ops/autocast.h"
 #include "train/checkpoint.h"
 
 namespace seekforge::train {
@@ -23,6 +24,8 @@ TrainedModel load_trained_model(const std::string& dir) {
 
 EvalResult evaluate(nn::Transformer& model, const Config& config, int64_t batches) {
   autograd::NoGradGuard no_grad;
+  // In the precision the model trains in (a trainer's scope passes its weight copies on).
+  ops::AutocastScope autocast(ops::precision_dtype(config.train.precision));
   auto src = data::make_source(config.data, config.model.vocab_size, config.train.seed,
                                data::Split::val);
   double sum = 0;

@@ -18,11 +18,13 @@
 #include "data/tokenizer_io.h"
 #include "kernels/gemm.h"
 #include "nn/transformer.h"
+#include "ops/autocast.h"
 #include "ops/elementwise.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/loss_scaler.h"
 #include "train/metrics.h"
 
 namespace seekforge::train {
@@ -121,6 +123,10 @@ class Run {
     train_src_ = data::make_source(cfg_.data, cfg_.model.vocab_size, cfg_.train.seed,
                                    data::Split::train);
     params_ = model_.parameters();
+    lowp_ = ops::precision_dtype(cfg_.train.precision);
+    if (lowp_ == DType::f16)
+      scaler_ = std::make_unique<LossScaler>(
+          LossScalerOptions{cfg_.train.loss_scale, 2.0, 0.5, cfg_.train.loss_scale_window});
   }
 
   TrainSummary run() {
@@ -152,6 +158,9 @@ class Run {
         cfg_.train.out_dir.c_str(), start.c_str());
 
     const double peak = measured_gemm_peak();
+    // Every product of the run, evaluations included, in train.precision; the 16-bit weight
+    // copies are made on first use and refreshed after each optimiser step.
+    ops::AutocastScope autocast(lowp_, &lowp_weights_);
     if (opts_.hooks.on_start) opts_.hooks.on_start(model_, step_);
     const int64_t tokens_per_step = cfg_.train.batch_size * cfg_.train.seq_len * cfg_.train.grad_accum;
     const double flops_per_token = model_.flops_per_token(cfg_.train.seq_len);
@@ -194,7 +203,8 @@ class Run {
  private:
   struct StepResult {
     double loss = 0, ce = 0, aux = 0, mtp = 0, grad_norm = 0, lr = 0;
-    bool skipped = false, alarm = false;
+    double loss_scale = 1;
+    bool skipped = false, alarm = false, overflow = false;
   };
 
   template <typename... A>
@@ -215,6 +225,7 @@ class Run {
     fo.label_smoothing = cfg_.train.label_smoothing;
     fo.checkpoint_activations = cfg_.train.activation_checkpointing;
     const double scale = 1.0 / static_cast<double>(cfg_.train.grad_accum);
+    const double loss_scale = scaler_ ? scaler_->scale() : 1.0;
     for (int64_t micro = 0; micro < cfg_.train.grad_accum; ++micro) {
       data::Batch b = train_src_->next(cfg_.train.batch_size, cfg_.train.seq_len);
       nn::ModelOutput out = model_.forward(b.input_ids, b.labels, fo);
@@ -222,16 +233,23 @@ class Run {
       r.ce += out.ce_loss.item_double() * scale;
       if (out.aux_loss.defined()) r.aux += out.aux_loss.item_double() * scale;
       if (out.mtp_loss.defined()) r.mtp += out.mtp_loss.item_double() * scale;
-      ops::mul(out.loss, scale).backward();
+      ops::mul(out.loss, scale * loss_scale).backward();
       for (size_t i = 0; i < moe.size(); ++i) {
         const auto& s = moe[i]->last_stats();
         for (size_t e = 0; e < s.load.size(); ++e) loads[i][e] += s.load[e];
         dropped_[i] += s.dropped;
       }
     }
+    if (scaler_) optim::scale_gradients(params_, 1.0 / loss_scale);
     r.grad_norm = optim::clip_grad_norm(params_, cfg_.train.clip_grad_norm);
     r.lr = schedule_.lr_at(step_);
-    if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm)) {
+    r.loss_scale = loss_scale;
+    if (scaler_ && std::isfinite(r.loss) && !scaler_->update(!std::isfinite(r.grad_norm))) {
+      // An fp16 overflow: the scaler has halved the scale; the step is skipped, but it is not a
+      // bad step (the next one runs at the lower scale).
+      r.overflow = true;
+      optimizer_->zero_grad();
+    } else if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm)) {
       r.skipped = true;
       ++skipped_;
       ++bad_streak_;
@@ -241,6 +259,7 @@ class Run {
       r.alarm = r.grad_norm > cfg_.train.grad_norm_alarm;
       optimizer_->set_lr(r.lr);
       optimizer_->step();
+      lowp_weights_.refresh();
       model_.update_expert_biases(loads);
     }
     last_loads_ = std::move(loads);
@@ -273,6 +292,11 @@ class Run {
     if (model_.config().moe) line["aux_loss"] = r.aux;
     if (model_.config().mtp) line["mtp_loss"] = r.mtp;
     if (r.skipped) line["skipped"] = true;
+    if (scaler_) {
+      line["loss_scale"] = r.loss_scale;
+      line["overflow_steps"] = scaler_->overflow_steps();
+      if (r.overflow) line["overflow"] = true;
+    }
     if (r.alarm) line["grad_norm_alarm"] = true;
     auto moe = model_.moe_layers();
     if (!moe.empty()) {
@@ -383,6 +407,10 @@ class Run {
                {"evals_without_improvement", evals_without_improvement_},
                {"skipped_steps", skipped_},
                {"bad_streak", bad_streak_}};
+    if (scaler_)
+      c.state["loss_scaler"] = {{"scale", scaler_->scale()},
+                                {"clean_streak", scaler_->clean_streak()},
+                                {"overflow_steps", scaler_->overflow_steps()}};
     summary_.last_checkpoint = save_checkpoint(cfg_.train.out_dir, c, cfg_.train.keep_checkpoints);
     if (opts_.hooks.on_checkpoint) opts_.hooks.on_checkpoint(summary_.last_checkpoint, step_);
   }
@@ -413,6 +441,11 @@ class Run {
     evals_without_improvement_ = c.state.value("evals_without_improvement", int64_t{0});
     skipped_ = c.state.value("skipped_steps", int64_t{0});
     bad_streak_ = c.state.value("bad_streak", int64_t{0});
+    if (scaler_ && c.state.contains("loss_scaler")) {
+      const auto& ls = c.state["loss_scaler"];
+      scaler_->restore(ls.at("scale").get<double>(), ls.at("clean_streak").get<int64_t>(),
+                       ls.at("overflow_steps").get<int64_t>());
+    }
   }
 
   Config cfg_;
@@ -423,6 +456,9 @@ class Run {
   optim::LrSchedule schedule_;
   std::unique_ptr<data::TokenSource> train_src_;
   std::vector<Tensor> params_;
+  DType lowp_ = DType::f32;          // the product dtype of train.precision
+  ops::LowpWeights lowp_weights_;    // the weights' 16-bit copies (bf16/fp16 runs)
+  std::unique_ptr<LossScaler> scaler_;  // fp16 runs only
   std::unique_ptr<MetricsLog> metrics_;
   std::vector<std::vector<int64_t>> last_loads_;
   std::vector<int64_t> dropped_;
