@@ -20,6 +20,9 @@
 //
 // Usage: train_vs_torch [--cases dense,moe,small-dense,small-moe] [--steps 5] [--warmup 2]
 //                       [--threads 2] [--case FILE.json] [--no-torch] [--foreach true|false]
+//                       [--precision fp32|bf16]   (bf16: ours under train.precision = "bf16"
+//                       semantics, PyTorch under torch.autocast("cpu", torch.bfloat16); MFU over the
+//                       bf16 GEMM rate)
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -50,6 +53,7 @@
 #include "nn/transformer.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
+#include "ops/autocast.h"
 #include "ops/elementwise.h"
 #include "ops/experts.h"
 #include "ops/index.h"
@@ -287,7 +291,7 @@ struct PhaseTimes {
 };
 
 double train_step(nn::Transformer& model, optim::AdamW& opt, const std::vector<Tensor>& params,
-                  const Tokens& tok, PhaseTimes* times) {
+                  const Tokens& tok, PhaseTimes* times, ops::LowpWeights* lowp = nullptr) {
   const double t0 = now_seconds();
   nn::ModelOutput out = model.forward(tok.ids, tok.labels);
   const double t1 = now_seconds();
@@ -297,6 +301,7 @@ double train_step(nn::Transformer& model, optim::AdamW& opt, const std::vector<T
   const double t3 = now_seconds();
   opt.step();
   opt.zero_grad();
+  if (lowp) lowp->refresh();  // the 16-bit weight copies follow the step (bf16 runs)
   const double t4 = now_seconds();
   std::vector<std::vector<int64_t>> loads;
   for (nn::MoE* m : model.moe_layers()) loads.push_back(m->last_stats().load);
@@ -319,19 +324,21 @@ std::vector<optim::ParamGroup> param_groups(const nn::Transformer& model) {
   return {decay, no_decay};
 }
 
-// The best and median rate of a 2048^3 fp32 kernels::gemm: the peak MFU divides by.
-std::pair<double, double> measure_gemm_peak() {
+// The best and median rate of a 2048^3 kernels::gemm on `dtype` operands (f32 accumulation):
+// the peak MFU divides by.
+std::pair<double, double> measure_gemm_peak(DType dtype = DType::f32) {
   const int64_t n = 2048;
   std::vector<float> a(n * n), b(n * n), c(n * n);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
   for (auto& v : a) v = u(rng);
   for (auto& v : b) v = u(rng);
+  const Tensor a16 = from_vector(a, {n, n}).to(dtype), b16 = from_vector(b, {n, n}).to(dtype);
   const kernels::GemmShape s = kernels::gemm_shape(1, n, n, n);
   std::vector<double> rates;
   for (int r = 0; r < 7; ++r) {
     const double t0 = now_seconds();
-    kernels::gemm(s, a.data(), b.data(), c.data(), 1.0f, 0.0f);
+    kernels::gemm(dtype, s, a16.raw_data(), b16.raw_data(), c.data(), 1.0f, 0.0f);
     const double dt = now_seconds() - t0;
     if (r > 0) rates.push_back(2.0 * n * n * n / dt / 1e9);
   }
@@ -555,6 +562,7 @@ constexpr double kMiB = 1024.0 * 1024.0;
 
 int main(int argc, char** argv) {
   std::string cases_arg = "dense,moe,small-dense,small-moe", extra_case, foreach_arg = "false";
+  std::string precision = "fp32";
   int steps = 5, warmup = 2, threads = 2;
   bool use_torch = true;
   for (int i = 1; i < argc; ++i) {
@@ -570,9 +578,11 @@ int main(int argc, char** argv) {
     else if (a == "--case") extra_case = next();
     else if (a == "--foreach") foreach_arg = next();
     else if (a == "--no-torch") use_torch = false;
+    else if (a == "--precision") precision = next();
     else {
       std::fprintf(stderr, "usage: %s [--cases a,b] [--steps N] [--warmup N] [--threads N] "
-                   "[--case FILE.json] [--foreach true|false] [--no-torch]\n", argv[0]);
+                   "[--case FILE.json] [--foreach true|false] [--no-torch] [--precision fp32|bf16]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -604,12 +614,14 @@ int main(int argc, char** argv) {
     }
   }
 
+  const DType lowp_dtype = ops::precision_dtype(precision);
+  SF_CHECK(lowp_dtype != DType::f16) << "train_vs_torch: --precision fp32 or bf16";
   const double t_start = now_seconds();
-  std::printf("train_vs_torch: %d threads, fp32, warmup %d, timed steps %d, load average %s\n",
-              threads, warmup, steps, load_average().c_str());
-  const auto [peak_best, peak_med] = measure_gemm_peak();
-  std::printf("fp32 GEMM peak (kernels::gemm 2048^3): best %.1f GFLOP/s, median %.1f\n",
-              peak_best, peak_med);
+  std::printf("train_vs_torch: %d threads, %s, warmup %d, timed steps %d, load average %s\n",
+              threads, precision.c_str(), warmup, steps, load_average().c_str());
+  const auto [peak_best, peak_med] = measure_gemm_peak(lowp_dtype);
+  std::printf("%s GEMM peak (kernels::gemm 2048^3): best %.1f GFLOP/s, median %.1f\n",
+              precision.c_str(), peak_best, peak_med);
 
   std::vector<Result> results;
   bool all_agree = true;
@@ -671,8 +683,10 @@ int main(int argc, char** argv) {
       optim::AdamW opt(param_groups(model), optim::AdamWOptions{0.9, 0.95, 1e-8});
       const std::vector<Tensor> params = model.parameters();
       PhaseTimes times;
+      ops::LowpWeights lowp;
+      ops::AutocastScope autocast(lowp_dtype, &lowp);
       for (int s = 0; s < warmup + steps; ++s)
-        train_step(model, opt, params, tok, s >= warmup ? &times : nullptr);
+        train_step(model, opt, params, tok, s >= warmup ? &times : nullptr, &lowp);
       r.ours_med = median(times.total);
       r.ours_best = *std::min_element(times.total.begin(), times.total.end());
       const AllocatorStats st = allocator_stats();
@@ -691,7 +705,7 @@ int main(int argc, char** argv) {
       auto f = run_torch(script, threads,
                          "--mode bench --config " + cfg_path + " --warmup " +
                              std::to_string(warmup) + " --steps " + std::to_string(steps) +
-                             " --foreach " + foreach_arg,
+                             " --foreach " + foreach_arg + " --precision " + precision,
                          "torch_result ");
       if (f.count("step_median")) {
         r.torch_ok = true;
@@ -711,8 +725,8 @@ int main(int argc, char** argv) {
   }
 
   // The side-by-side table (markdown, pasted into docs/performance.md).
-  std::printf("\nfp32 GEMM peak for MFU: %.1f GFLOP/s (best of 6, 2048^3 kernels::gemm)\n",
-              peak_best);
+  std::printf("\n%s GEMM peak for MFU: %.1f GFLOP/s (best of 6, 2048^3 kernels::gemm)\n",
+              precision.c_str(), peak_best);
   std::printf("\n| case | params (active) | GFLOP/step | step ours med (best) s | step torch "
               "med (best) s | tok/s ours | tok/s torch | ours/torch | MFU ours | MFU torch | "
               "peak mem ours: live (+steps) / RSS+ MiB | torch RSS+ MiB | loss ours / torch |\n");

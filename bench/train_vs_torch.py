@@ -218,8 +218,10 @@ def make_optimizer(model, foreach):
                              lr=3e-4, betas=(0.9, 0.95), eps=1e-8, foreach=foreach)
 
 
-def train_step(model, opt, ids, labels):
-    loss = model(ids, labels)
+def train_step(model, opt, ids, labels, bf16):
+    # bf16: the usual CPU mixed precision, torch.autocast over the forward and the loss.
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        loss = model(ids, labels)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
@@ -243,6 +245,7 @@ def main():
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--foreach", choices=["true", "false"], default="false")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -271,7 +274,7 @@ def main():
     times, loss = [], 0.0
     for i in range(args.warmup + args.steps):
         t0 = time.perf_counter()
-        loss = train_step(model, opt, ids, labels)
+        loss = train_step(model, opt, ids, labels, args.precision == "bf16")
         dt = time.perf_counter() - t0
         if i >= args.warmup:
             times.append(dt)

@@ -255,13 +255,18 @@ int64_t widen_16(std::vector<float>& out, DType t, const uint16_t* x, int64_t ba
   const int64_t nb = batch_stride == 0 ? 1 : batch;
   out.resize(static_cast<size_t>(nb * rows * cols));
   const bool bf = t == DType::bf16;
+  float* base = out.data();
+  // Memory-bound: split the rows over the threads once the operand is worth it.
+#pragma omp parallel for collapse(2) schedule(static) if (nb * rows * cols > (1 << 15))
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t r = 0; r < rows; ++r) {
       const uint16_t* src = x + b * batch_stride + r * ld;
-      float* dst = out.data() + (b * rows + r) * cols;
+      float* dst = base + (b * rows + r) * cols;
       if (bf) {
+#pragma omp simd
         for (int64_t j = 0; j < cols; ++j) dst[j] = bf16_to_float(src[j]);
       } else {
+#pragma omp simd
         for (int64_t j = 0; j < cols; ++j) dst[j] = f16_to_float(src[j]);
       }
     }
