@@ -25,6 +25,7 @@
 //                       bf16 GEMM rate)
 #include <omp.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -642,7 +643,10 @@ int main(int argc, char** argv) {
     const Tokens tok = random_tokens(B, T, c.model.vocab_size, 42);
     json cfg = {{"name", c.name}, {"batch_size", B}, {"seq_len", T},
                 {"model", model_to_json(c.model)}};
-    const std::string cfg_path = "/tmp/seekforge_train_vs_torch_" + c.name + ".json";
+    // Per process: two benchmark runs at once must not delete each other's files.
+    const std::string tmp_base =
+        "/tmp/seekforge_train_vs_torch_" + std::to_string(::getpid()) + "_" + c.name;
+    const std::string cfg_path = tmp_base + ".json";
     std::ofstream(cfg_path) << cfg.dump(1);
 
     // Step-0 loss agreement, not timed.
@@ -651,7 +655,7 @@ int main(int argc, char** argv) {
       r.loss_ours = model.forward(tok.ids, tok.labels).loss.item_double();
     }
     if (use_torch) {
-      const std::string w_path = "/tmp/seekforge_train_vs_torch_" + c.name + ".safetensors";
+      const std::string w_path = tmp_base + ".safetensors";
       NamedTensors tensors = model.named_parameters();
       for (auto& b : model.named_buffers()) tensors.push_back(b);
       tensors.emplace_back("input_ids", tok.ids);
