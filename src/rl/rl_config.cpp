@@ -6,7 +6,6 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -130,57 +129,6 @@ std::vector<std::string> key_names(const std::string& table) {
   return names;
 }
 
-std::string closest(const std::string& name, const std::vector<std::string>& candidates) {
-  size_t best = 3;
-  std::string pick;
-  for (const std::string& c : candidates) {
-    std::vector<size_t> row(c.size() + 1);
-    for (size_t j = 0; j <= c.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= name.size(); ++i) {
-      size_t diag = row[0];
-      row[0] = i;
-      for (size_t j = 1; j <= c.size(); ++j) {
-        const size_t up = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (name[i - 1] == c[j - 1] ? 0 : 1)});
-        diag = up;
-      }
-    }
-    if (row[c.size()] < best) {
-      best = row[c.size()];
-      pick = c;
-    }
-  }
-  return pick.empty() ? "" : " (did you mean '" + pick + "'?)";
-}
-
-std::string format_double(double v) {
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, end);
-  if (s.find_first_of(".e") == std::string::npos && std::isfinite(v)) s += ".0";
-  return s;
-}
-
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out.push_back('\\');
-    if (ch == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(ch);
-  }
-  out.push_back('"');
-  return out;
-}
-
-std::string format_value(int64_t v) { return std::to_string(v); }
-std::string format_value(uint64_t v) { return std::to_string(v); }
-std::string format_value(double v) { return format_double(v); }
-std::string format_value(bool v) { return v ? "true" : "false"; }
-std::string format_value(const std::string& v) { return quote(v); }
-
 class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
@@ -190,9 +138,10 @@ class Reader {
     for (const auto& [k, node] : root) {
       const std::string key(k.str());
       if ((key == "rl" || key == "task") && node.is_table()) continue;
-      fail(k.source(), node.is_table() ? "unknown table [" + key + "]" + closest(key, {"rl", "task"})
-                                 : "unknown key '" + key + "' (keys live in [rl] or [task])" +
-                                       closest(key, {"rl", "task"}));
+      const std::string hint = suggestion(key, {"rl", "task"});
+      fail(k.source(), node.is_table()
+                           ? "unknown table [" + key + "]" + hint
+                           : "unknown key '" + key + "' (keys live in [rl] or [task])" + hint);
     }
     if (const toml::table* rl = root["rl"].as_table()) {
       section(*rl, "rl", c, [](auto& m, auto&& f) { rl_fields(m, f); }, {"ppo", "es", "reward"});
@@ -245,7 +194,7 @@ class Reader {
       std::vector<std::string> candidates = keys;
       candidates.insert(candidates.end(), subtables.begin(), subtables.end());
       (void)node;
-      fail(k.source(), "unknown key '" + name + "." + key + "'" + closest(key, candidates));
+      fail(k.source(), "unknown key '" + name + "." + key + "'" + suggestion(key, candidates));
     }
     visit(out, [&](const char* key, auto& field) {
       if (const toml::node* node = table.get(key)) value(*node, name + "." + key, field);
@@ -302,7 +251,7 @@ void apply_override(toml::table& root, const std::string& text, const std::strin
   SF_CHECK(!keys.empty() && table != "rl.reward")
       << where << ": no table [" << table << "] takes overrides (tables: rl, rl.ppo, rl.es, task)";
   SF_CHECK(std::find(keys.begin(), keys.end(), parts.back()) != keys.end())
-      << where << ": unknown key '" << path << "'" << closest(parts.back(), keys);
+      << where << ": unknown key '" << path << "'" << suggestion(parts.back(), keys);
   toml::table* t = &root;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     toml::node* n = t->get(parts[i]);

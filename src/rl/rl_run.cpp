@@ -455,32 +455,53 @@ class Run {
     const double score_s = seconds_since(t2);
 
     // The update batch: this step's experiences plus a share of older ones, whose tokens came
-    // from an older policy and are weighted by truncated importance ratios.
+    // from an older policy and are weighted by truncated importance ratios. The loss compares
+    // against the current policy's log-probabilities: for this step's rows that is the policy
+    // that sampled them, whose figures (and the reference's) the experiences already hold, so
+    // only the replayed rows go through the two models again.
     const auto t3 = Clock::now();
     const std::vector<const Experience*> batch = replay_->batch(step_, cfg_.seed);
     std::vector<Minibatch> mbs;
     int64_t replayed = 0;
     for (const auto& rows : split_rows(static_cast<int64_t>(batch.size()))) {
-      std::vector<const std::vector<int64_t>*> ps, cs;
+      std::vector<const std::vector<int64_t>*> ps, cs, old_ps, old_cs;
       for (int64_t i : rows) {
         ps.push_back(&batch[i]->prompt);
         cs.push_back(&batch[i]->completion);
+        if (batch[i]->step != step_) {
+          old_ps.push_back(&batch[i]->prompt);
+          old_cs.push_back(&batch[i]->completion);
+        }
       }
-      Minibatch mb = pack_rows(ps, cs);
+      Minibatch mb;
+      mb.seq = pack_sequences(ps, cs, chat_.eos);
       mb.rows = rows;
+      std::vector<std::vector<float>> replay_logp, replay_ref;  // per replayed row, in order
+      if (!old_ps.empty()) {
+        const Minibatch again = pack_rows(old_ps, old_cs);
+        replay_logp = completion_values(again.old_logp, again.seq);
+        if (again.ref_logp.defined()) replay_ref = completion_values(again.ref_logp, again.seq);
+      }
       const int64_t N = static_cast<int64_t>(rows.size()), L = mb.seq.input_ids.size(1);
       std::vector<float> adv(N * L, 0.0f), ret(N * L, 0.0f), old_v(N * L, 0.0f);
-      const auto now_logp = completion_values(mb.old_logp, mb.seq);
+      std::vector<float> logp_now(N * L, 0.0f), ref_now(reference_ ? N * L : 0, 0.0f);
       std::vector<double> now_sum, behaviour_sum;
+      size_t k = 0;  // the next replayed row
       for (int64_t j = 0; j < N; ++j) {
         const Experience& e = *batch[rows[j]];
+        const bool old = e.step != step_;
+        const std::vector<float>& now = old ? replay_logp[k] : e.behaviour_logp;
+        const std::vector<float>& ref = old && !replay_ref.empty() ? replay_ref[k] : e.ref_logp;
+        k += old;
         for (size_t t = 0; t < e.completion.size(); ++t) {
           const int64_t pos = j * L + mb.seq.first[j] + static_cast<int64_t>(t);
           adv[pos] = e.advantages[t];
           ret[pos] = e.returns[t];
           old_v[pos] = e.values[t];
+          logp_now[pos] = now[t];
+          if (reference_) ref_now[pos] = ref[t];
         }
-        now_sum.push_back(std::accumulate(now_logp[j].begin(), now_logp[j].end(), 0.0));
+        now_sum.push_back(std::accumulate(now.begin(), now.end(), 0.0));
         behaviour_sum.push_back(std::accumulate(e.behaviour_logp.begin(), e.behaviour_logp.end(), 0.0));
       }
       std::vector<double> w = importance_weights(now_sum, behaviour_sum, cfg_.ppo.importance_clip);
@@ -490,6 +511,8 @@ class Run {
         replayed += old;
         wf.push_back(old ? static_cast<float>(w[j]) : 1.0f);
       }
+      mb.old_logp = from_vector(logp_now, {N, L});
+      if (reference_) mb.ref_logp = from_vector(ref_now, {N, L});
       mb.advantages = from_vector(adv, {N, L});
       mb.returns = from_vector(ret, {N, L});
       mb.old_values = from_vector(old_v, {N, L});
