@@ -500,4 +500,9 @@ template void gemm_naive<float>(const GemmShape&, const float*, const float*, fl
 template void gemm_naive<double>(const GemmShape&, const double*, const double*, double*, double,
                                  double);
 
+bool gemm_native(DType ab_dtype) {
+  if (ab_dtype == DType::f32 || ab_dtype == DType::f64) return true;
+  return ab_dtype == DType::bf16 && bf16_native();
+}
+
 }  // namespace seekforge::kernels

@@ -57,6 +57,10 @@ inline void gemm(DType ab_dtype, const GemmShape& s, const void* a, const void* 
   gemm(ab_dtype, DType::f32, s, a, b, c, alpha, beta);
 }
 
+// Whether products on ab_dtype operands run as such (f32, f64; bf16 on AMX / AVX512-BF16 /
+// AVX-512), rather than widened to f32 first.
+bool gemm_native(DType ab_dtype);
+
 // Typed overloads so that kernels templated on float / double can call gemm(shape, a, b, c, ...).
 inline void gemm(const GemmShape& s, const float* a, const float* b, float* c, float alpha,
                  float beta) {

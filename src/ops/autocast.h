@@ -8,6 +8,11 @@
 // the tape holds f32 masters, and the 16-bit operands are the saved tensors of the products
 // (half the activation memory of f32), made where the product needs them.
 //
+// The operands are stored as bf16/f16 where the GEMM runs that type natively; elsewhere (bf16
+// without AMX / AVX512-BF16 / AVX-512, f16 on every CPU with oneDNN 2.6) as f32 tensors holding
+// the rounded values: the same numbers, one rounding pass instead of a conversion now and a
+// widening inside every product, at the memory of f32.
+//
 // Weights (leaf tensors that require grad) are converted once into a LowpWeights cache and
 // reused by every product until refresh(), which the trainer calls after each optimiser step;
 // without a cache they are converted at each use. The scope is per thread.
@@ -24,8 +29,7 @@ namespace seekforge::ops {
 // The 16-bit copies of a model's weights, keyed by the master tensor's storage and layout.
 class LowpWeights {
  public:
-  // The copy of `master` in `dtype`, made on first use (same shape and strides as a contiguous
-  // master; contiguous otherwise).
+  // The operand copy of `master` for `dtype` (lowp_operand), made on first use; contiguous.
   Tensor get(const Tensor& master, DType dtype);
   // Re-converts every copy from its master in place (after the masters changed).
   void refresh();
@@ -37,6 +41,7 @@ class LowpWeights {
   using Key = std::tuple<const void*, DType, Shape, Shape>;  // data, dtype, shape, strides
   struct Entry {
     Tensor master, copy;
+    DType dtype;  // the precision the copy is rounded to
   };
   std::map<Key, Entry> entries_;
 };
@@ -63,6 +68,12 @@ inline bool autocast_active() { return autocast_dtype() != DType::f32; }
 // The operand an f32 tensor becomes under the active scope: the cached copy for a weight, a
 // fresh conversion for anything else. Returns `x` itself when autocast is off or x is not f32.
 Tensor autocast_operand(const Tensor& x);
+
+// Where products for `dtype` (bf16 or f16) keep their operands: dtype itself, or f32 (above).
+DType lowp_storage_dtype(DType dtype);
+// x as a product operand for `dtype`: converted to lowp_storage_dtype(dtype), rounded to dtype's
+// precision either way; contiguous; no autograd. `x` itself when dtype is f32 or f64.
+Tensor lowp_operand(const Tensor& x, DType dtype);
 
 // Differentiable rounding to the autocast dtype (values stay f32): forward rounds x, backward
 // rounds the gradient. The identity when autocast is off or x is not f32.

@@ -76,7 +76,8 @@ Tensor expert_swiglu(const Tensor& xs, const std::vector<int64_t>& counts,
   // The product operands: the tensors themselves, or their 16-bit copies under autocast (the
   // weights from the scope's cache). g, u, h, the gradients and ys stay in xs's dtype.
   const bool lowp = autocast_active() && xs.dtype() == DType::f32;
-  const DType ab = lowp ? autocast_dtype() : xs.dtype();
+  const DType prec = lowp ? autocast_dtype() : xs.dtype();
+  const DType ab = lowp_storage_dtype(prec);
   auto operand = [lowp](const Tensor& t) {
     return lowp ? autocast_operand(t).contiguous() : t.contiguous();
   };
@@ -101,7 +102,7 @@ Tensor expert_swiglu(const Tensor& xs, const std::vector<int64_t>& counts,
       kernels::swiglu_forward(h.data<T>() + r0 * H, ge, ue, n * H);
       r0 += n;
     }
-    ho = h.to(ab);
+    ho = lowp_operand(h, prec);
     r0 = 0;
     for (int64_t e = 0; e < E; ++e) {
       const int64_t n = counts[e];
@@ -117,10 +118,10 @@ Tensor expert_swiglu(const Tensor& xs, const std::vector<int64_t>& counts,
   Saved saved{x, g, u, ho};
   for (const auto* list : {&wg, &wu, &wd}) saved.insert(saved.end(), list->begin(), list->end());
   record("ExpertSwigluBackward", {&ys}, inputs, std::move(saved),
-         [counts, A, D, H, E, ab](const Saved& s, Grads& grads) {
+         [counts, A, D, H, E, ab, prec](const Saved& s, Grads& grads) {
            const Tensor &g = s[1], &u = s[2], &ho = s[3];
            const DType dt = g.dtype();
-           const Tensor dyo = grads[0].contiguous().to(ab);
+           const Tensor dyo = lowp_operand(grads[0].contiguous(), prec);
            auto weight = [&s, E](int64_t which, int64_t e) { return s[4 + which * E + e].raw_data(); };
            Grads out(1 + 3 * E);
            out[0] = empty({A, D}, dt);
@@ -150,7 +151,7 @@ Tensor expert_swiglu(const Tensor& xs, const std::vector<int64_t>& counts,
                r0 += n;
              }
              // g_e = x_e gate_e^T, u_e = x_e up_e^T: weight gradients and dx_e.
-             const Tensor &x = s[0], dgo = dg.to(ab), duo = du.to(ab);
+             const Tensor &x = s[0], dgo = lowp_operand(dg, prec), duo = lowp_operand(du, prec);
              r0 = 0;
              for (int64_t e = 0; e < E; ++e) {
                const int64_t n = counts[e];

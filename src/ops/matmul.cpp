@@ -142,16 +142,16 @@ Tensor swap_last(const Tensor& x) { return x.transpose(-1, -2); }
 // a @ b computed on the operands ao, bo: a and b themselves, or their 16-bit copies under
 // autocast (then the gradient arriving at the product is rounded to that type too, and the
 // gradients leaving it are f32, for the f32 masters a and b).
-Tensor matmul_on(const Tensor& a, const Tensor& b, const Tensor& ao, const Tensor& bo) {
+Tensor matmul_on(const Tensor& a, const Tensor& b, const Tensor& ao, const Tensor& bo,
+                 DType lowp = DType::f32) {
   Tensor out = matmul_raw(ao, bo, "matmul");
   if (is_16bit(a.dtype())) return out;  // 16-bit tensors of the caller's own: no gradient
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  const DType grad_dtype = ao.dtype();
   record("MatmulBackward", {&out}, {a, b}, {need_b ? ao : Tensor(), need_a ? bo : Tensor()},
-         [sa = a.shape(), sb = b.shape(), grad_dtype](const Saved& s, Grads& g) {
+         [sa = a.shape(), sb = b.shape(), lowp](const Saved& s, Grads& g) {
            const Tensor& a = s[0];
            const Tensor& b = s[1];
-           const Tensor dc = g[0].to(grad_dtype);
+           const Tensor dc = lowp_operand(g[0], lowp);
            Tensor da, db;
            if (b.defined()) da = sum_to(matmul_raw(dc, swap_last(b), "MatmulBackward"), sa);
            if (a.defined()) {
@@ -182,7 +182,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       << "matmul: operands must be at least 1-d";
   if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, -1)), -1);
-  if (autocast_applies(a, b)) return matmul_on(a, b, autocast_operand(a), autocast_operand(b));
+  if (autocast_applies(a, b))
+    return matmul_on(a, b, autocast_operand(a), autocast_operand(b), autocast_dtype());
   return matmul_on(a, b, a, b);
 }
 
@@ -195,7 +196,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (x.dim() >= 2 && autocast_applies(x, weight)) {
     // The weight's cached copy, transposed as a view: no per-call conversion of the weight.
     Tensor wt = transpose(weight, 0, 1);
-    y = matmul_on(x, wt, autocast_operand(x), swap_last(autocast_operand(weight)));
+    y = matmul_on(x, wt, autocast_operand(x), swap_last(autocast_operand(weight)),
+                  autocast_dtype());
   } else {
     y = matmul(x, transpose(weight, 0, 1));
   }

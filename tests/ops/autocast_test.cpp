@@ -180,10 +180,14 @@ TEST(Autocast, WeightCopiesAreCachedAndRefreshed) {
   ops::LowpWeights cache;
   ops::AutocastScope scope(DType::bf16, &cache);
   const Tensor c1 = ops::autocast_operand(w);
-  EXPECT_EQ(c1.dtype(), DType::bf16);
+  // bf16 itself where the GEMM has bf16, else f32 holding bf16 values.
+  const DType stored = ops::lowp_storage_dtype(DType::bf16);
+  EXPECT_EQ(c1.dtype(), stored);
+  const auto c1v = c1.to(DType::f32).to_vector_f32(), rv = rounded(w, DType::bf16).to_vector_f32();
+  EXPECT_EQ(c1v, rv);
   EXPECT_EQ(ops::autocast_operand(w).raw_data(), c1.raw_data()) << "a second use converts again";
   EXPECT_EQ(cache.size(), 1);
-  EXPECT_EQ(cache.bytes(), 8 * 16 * 2);
+  EXPECT_EQ(cache.bytes(), 8 * 16 * static_cast<int64_t>(dtype_size(stored)));
   // Activations (not leaves that require grad) are converted each time, never cached.
   Tensor act = ops::mul(x, 2.0);
   EXPECT_NE(ops::autocast_operand(act).raw_data(), ops::autocast_operand(act).raw_data());
