@@ -213,7 +213,7 @@ class Run {
     optimizer_->zero_grad();
     nn::ForwardOptions fo;
     fo.label_smoothing = cfg_.train.label_smoothing;
-    fo.checkpoint_activations = cfg_.train.activation_checkpointing;
+    fo.checkpoint_activations = nn::parse_recompute(cfg_.train.checkpoint_activations);
     const double scale = 1.0 / static_cast<double>(cfg_.train.grad_accum);
     for (int64_t micro = 0; micro < cfg_.train.grad_accum; ++micro) {
       data::Batch b = train_src_->next(cfg_.train.batch_size, cfg_.train.seq_len);

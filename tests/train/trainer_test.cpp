@@ -148,6 +148,40 @@ TEST(Trainer, ResumeIsBitwiseExact) {
   fs::remove_all(b);
 }
 
+// Recomputing activations in backward (train.checkpoint_activations) changes memory and time,
+// never the numbers: a few steps give the same losses, gradient norms and weights, bit for bit.
+TEST(Trainer, CheckpointingModesTrainTheSameBits) {
+  std::vector<std::vector<nlohmann::json>> metrics;
+  std::vector<NamedTensors> weights;
+  const std::vector<std::string> modes = {"none", "attention", "block"};
+  for (const std::string& mode : modes) {
+    const std::string dir = fresh_dir("recompute-" + mode);
+    Config c = tiny_copy_config(dir);
+    c.train.max_steps = 3;
+    c.train.eval_every = 0;
+    c.train.checkpoint_every = 0;
+    c.train.grad_accum = 2;
+    c.train.checkpoint_activations = mode;
+    train::TrainOptions quiet;
+    quiet.quiet = true;
+    train::run_training(c, quiet);
+    metrics.push_back(read_metrics(dir));
+    weights.push_back(train::load_checkpoint(dir + "/step-000003").model);
+    fs::remove_all(dir);
+  }
+  for (size_t m = 1; m < modes.size(); ++m) {
+    ASSERT_EQ(metrics[m].size(), 3u) << modes[m];
+    for (size_t i = 0; i < 3; ++i)
+      for (const char* key : {"loss", "ce_loss", "aux_loss", "grad_norm"})
+        EXPECT_EQ(metrics[m][i][key].get<double>(), metrics[0][i][key].get<double>())
+            << modes[m] << " step " << i + 1 << " " << key;
+    ASSERT_EQ(weights[m].size(), weights[0].size());
+    for (size_t i = 0; i < weights[0].size(); ++i)
+      EXPECT_EQ(weights[m][i].second.to_vector_f32(), weights[0][i].second.to_vector_f32())
+          << modes[m] << " " << weights[0][i].first;
+  }
+}
+
 // The observer hooks see exactly what metrics.jsonl gets, every checkpoint, and every step, in
 // order, on the training thread; watching the run does not change it.
 TEST(Trainer, HooksSeeEveryLineCheckpointAndStep) {
