@@ -16,6 +16,7 @@
 #include "data/sft_source.h"
 #include "data/source.h"
 #include "data/tokenizer_io.h"
+#include "core/allocator.h"
 #include "kernels/gemm.h"
 #include "nn/transformer.h"
 #include "ops/elementwise.h"
@@ -23,6 +24,7 @@
 #include "optim/schedule.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/memory_report.h"
 #include "train/metrics.h"
 
 namespace seekforge::train {
@@ -150,6 +152,8 @@ class Run {
         static_cast<long long>(model_.num_parameters()),
         static_cast<long long>(model_.active_parameters()), train_src_->describe().c_str(),
         cfg_.train.out_dir.c_str(), start.c_str());
+    memory_ = static_memory(params_, *optimizer_);
+    say("memory: %s\n", format_memory(memory_).c_str());
 
     const double peak = measured_gemm_peak();
     if (opts_.hooks.on_start) opts_.hooks.on_start(model_, step_);
@@ -169,9 +173,12 @@ class Run {
       const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
       step_time_avg = step_time_avg == 0 ? secs : 0.9 * step_time_avg + 0.1 * secs;
       const double tps = static_cast<double>(tokens_per_step) / secs;
+      const bool first_step = memory_.activations < 0;
       log_step(r, tps, tps * flops_per_token / peak,
                std::chrono::duration<double>(Clock::now() - run_start).count(),
                step_time_avg * static_cast<double>(cfg_.train.max_steps - step_));
+      if (first_step) say("memory at step %lld: %s\n", static_cast<long long>(step_),
+                          format_memory(memory_).c_str());
       if (summary_.result == TrainResult::diverged) break;
       if (cfg_.train.eval_every > 0 && step_ % cfg_.train.eval_every == 0) {
         if (evaluate_and_check_patience()) {
@@ -194,6 +201,7 @@ class Run {
  private:
   struct StepResult {
     double loss = 0, ce = 0, aux = 0, mtp = 0, grad_norm = 0, lr = 0;
+    int64_t activation_bytes = 0, peak_bytes = 0;  // MemoryReport's measured figures
     bool skipped = false, alarm = false;
   };
 
@@ -215,9 +223,12 @@ class Run {
     fo.label_smoothing = cfg_.train.label_smoothing;
     fo.checkpoint_activations = nn::parse_recompute(cfg_.train.checkpoint_activations);
     const double scale = 1.0 / static_cast<double>(cfg_.train.grad_accum);
+    reset_peak_bytes();
     for (int64_t micro = 0; micro < cfg_.train.grad_accum; ++micro) {
       data::Batch b = train_src_->next(cfg_.train.batch_size, cfg_.train.seq_len);
+      const int64_t live_before = allocator_live_bytes();
       nn::ModelOutput out = model_.forward(b.input_ids, b.labels, fo);
+      if (micro == 0) r.activation_bytes = allocator_live_bytes() - live_before;
       r.loss += out.loss.item_double() * scale;
       r.ce += out.ce_loss.item_double() * scale;
       if (out.aux_loss.defined()) r.aux += out.aux_loss.item_double() * scale;
@@ -244,6 +255,7 @@ class Run {
       model_.update_expert_biases(loads);
     }
     last_loads_ = std::move(loads);
+    r.peak_bytes = allocator_peak_bytes();
     ++step_;
     tokens_seen_ += cfg_.train.batch_size * cfg_.train.seq_len * cfg_.train.grad_accum;
     summary_.last_loss = r.loss;
@@ -274,6 +286,10 @@ class Run {
     if (model_.config().mtp) line["mtp_loss"] = r.mtp;
     if (r.skipped) line["skipped"] = true;
     if (r.alarm) line["grad_norm_alarm"] = true;
+    memory_.activations = r.activation_bytes;
+    memory_.step_peak = r.peak_bytes;
+    memory_.peak_rss = peak_rss_bytes();
+    line["memory"] = memory_json(memory_);
     auto moe = model_.moe_layers();
     if (!moe.empty()) {
       nlohmann::json layers = nlohmann::json::array();
@@ -426,6 +442,7 @@ class Run {
   std::unique_ptr<MetricsLog> metrics_;
   std::vector<std::vector<int64_t>> last_loads_;
   std::vector<int64_t> dropped_;
+  MemoryReport memory_;
   int64_t step_ = 0, tokens_seen_ = 0, skipped_ = 0, bad_streak_ = 0;
   int64_t evals_without_improvement_ = 0;
   double best_val_ = std::numeric_limits<double>::infinity();
