@@ -18,8 +18,15 @@
 // attention block and one MoE layer run alone, their parts): the place to look when a step is
 // slow. Not a test: it asserts nothing except the loss agreement, which sets the exit code.
 //
+// --checkpoint none,attention,block times our step once per activation-checkpointing mode
+// (nn::Recompute, train.checkpoint_activations), each from the same initial weights, and prints
+// a table of the activation bytes (the allocator's live bytes after the forward minus before,
+// as the trainer's memory report measures them) and the median step time, with their ratios to
+// "none". The side-by-side table and the PyTorch side use the first mode listed.
+//
 // Usage: train_vs_torch [--cases dense,moe,small-dense,small-moe] [--steps 5] [--warmup 2]
 //                       [--threads 2] [--case FILE.json] [--no-torch] [--foreach true|false]
+//                       [--checkpoint none,attention,block]
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -61,6 +68,7 @@
 #include "ops/shape.h"
 #include "ops/softmax.h"
 #include "optim/optimizer.h"
+#include "train/memory_report.h"
 
 using namespace seekforge;  // NOLINT: a benchmark program, not a library
 using json = nlohmann::json;
@@ -284,13 +292,16 @@ Tokens random_tokens(int64_t B, int64_t T, int64_t V, uint64_t seed) {
 
 struct PhaseTimes {
   std::vector<double> forward, backward, clip, adamw, bias, total;
+  std::vector<int64_t> activations;  // bytes the forward left live for backward
 };
 
 double train_step(nn::Transformer& model, optim::AdamW& opt, const std::vector<Tensor>& params,
-                  const Tokens& tok, PhaseTimes* times) {
+                  const Tokens& tok, const nn::ForwardOptions& fo, PhaseTimes* times) {
+  const int64_t live0 = train::allocator_live_bytes();
   const double t0 = now_seconds();
-  nn::ModelOutput out = model.forward(tok.ids, tok.labels);
+  nn::ModelOutput out = model.forward(tok.ids, tok.labels, fo);
   const double t1 = now_seconds();
+  const int64_t activations = train::allocator_live_bytes() - live0;
   out.loss.backward();
   const double t2 = now_seconds();
   optim::clip_grad_norm(params, 1.0);
@@ -309,6 +320,7 @@ double train_step(nn::Transformer& model, optim::AdamW& opt, const std::vector<T
     times->adamw.push_back(t4 - t3);
     times->bias.push_back(t5 - t4);
     times->total.push_back(t5 - t0);
+    times->activations.push_back(activations);
   }
   return out.loss.item_double();
 }
@@ -549,12 +561,19 @@ struct Result {
   int foreach = 0;
 };
 
+// One case under one activation-checkpointing mode.
+struct ModeResult {
+  std::string name, mode;
+  double activations_mb = 0, step_med = 0, peak_mb = 0;
+};
+
 constexpr double kMiB = 1024.0 * 1024.0;
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string cases_arg = "dense,moe,small-dense,small-moe", extra_case, foreach_arg = "false";
+  std::string checkpoint_arg = "none";
   int steps = 5, warmup = 2, threads = 2;
   bool use_torch = true;
   for (int i = 1; i < argc; ++i) {
@@ -570,14 +589,27 @@ int main(int argc, char** argv) {
     else if (a == "--case") extra_case = next();
     else if (a == "--foreach") foreach_arg = next();
     else if (a == "--no-torch") use_torch = false;
+    else if (a == "--checkpoint") checkpoint_arg = next();
     else {
       std::fprintf(stderr, "usage: %s [--cases a,b] [--steps N] [--warmup N] [--threads N] "
-                   "[--case FILE.json] [--foreach true|false] [--no-torch]\n", argv[0]);
+                   "[--case FILE.json] [--foreach true|false] [--no-torch] "
+                   "[--checkpoint none,attention,block]\n", argv[0]);
       return 2;
     }
   }
   const bool profile = std::getenv("SEEKFORGE_PROFILE") && std::getenv("SEEKFORGE_PROFILE")[0] == '1';
   set_num_threads(threads);
+  std::vector<nn::Recompute> modes;
+  std::vector<std::string> mode_names;
+  {
+    std::stringstream ss(checkpoint_arg);
+    std::string name;
+    while (std::getline(ss, name, ',')) {
+      modes.push_back(nn::parse_recompute(name));
+      mode_names.push_back(name);
+    }
+    SF_CHECK(!modes.empty()) << "train_vs_torch: --checkpoint needs at least one mode";
+  }
   const std::string script = find_torch_script(argv[0]);
   if (script.empty()) use_torch = false;
 
@@ -612,6 +644,7 @@ int main(int argc, char** argv) {
               peak_best, peak_med);
 
   std::vector<Result> results;
+  std::vector<ModeResult> mode_results;
   bool all_agree = true;
   for (const Case& c : cases) {
     Result r;
@@ -661,21 +694,42 @@ int main(int argc, char** argv) {
       }
     }
 
-    // Timed steps. Memory: what the steps add over the weights (optimiser state made here,
-    // gradients, activations), and the absolute peak.
-    const size_t live_before = allocator_stats().live_bytes;
-    const double rss_before = proc_status_mb("VmRSS");
-    const bool hwm_reset = reset_hwm();
-    reset_peak_bytes();
-    {
+    // Timed steps, once per checkpointing mode, each from the initial weights. Memory: what the
+    // steps add over the weights (optimiser state made here, gradients, activations), and the
+    // absolute peak (with several modes, that includes the copy of the initial weights).
+    NamedTensors initial;
+    if (modes.size() > 1) {
+      for (auto& [n, t] : model.named_parameters()) initial.emplace_back(n, t.clone());
+      for (auto& [n, t] : model.named_buffers()) initial.emplace_back(n, t.clone());
+    }
+    for (size_t mi = 0; mi < modes.size(); ++mi) {
+      if (mi > 0) {
+        model.load_state(initial);
+        empty_cache();
+      }
+      const size_t live_before = allocator_stats().live_bytes;
+      const double rss_before = proc_status_mb("VmRSS");
+      const bool hwm_reset = reset_hwm();
+      reset_peak_bytes();
       optim::AdamW opt(param_groups(model), optim::AdamWOptions{0.9, 0.95, 1e-8});
       const std::vector<Tensor> params = model.parameters();
+      nn::ForwardOptions fo;
+      fo.checkpoint_activations = modes[mi];
       PhaseTimes times;
       for (int s = 0; s < warmup + steps; ++s)
-        train_step(model, opt, params, tok, s >= warmup ? &times : nullptr);
+        train_step(model, opt, params, tok, fo, s >= warmup ? &times : nullptr);
+      const AllocatorStats st = allocator_stats();
+      ModeResult mr{c.name, mode_names[mi],
+                    static_cast<double>(*std::max_element(times.activations.begin(),
+                                                          times.activations.end())) / kMiB,
+                    median(times.total), static_cast<double>(st.peak_bytes) / kMiB};
+      mode_results.push_back(mr);
+      if (modes.size() > 1)
+        std::printf("  checkpoint_activations = %s: activations %.1f MiB, median %.3f s\n",
+                    mr.mode.c_str(), mr.activations_mb, mr.step_med);
+      if (mi > 0) continue;
       r.ours_med = median(times.total);
       r.ours_best = *std::min_element(times.total.begin(), times.total.end());
-      const AllocatorStats st = allocator_stats();
       r.ours_peak_mb = static_cast<double>(st.peak_bytes) / kMiB;
       r.ours_growth_mb = static_cast<double>(st.peak_bytes - live_before) / kMiB;
       r.ours_rss_peak_mb = hwm_reset ? proc_status_mb("VmHWM") : -1;
@@ -730,6 +784,23 @@ int main(int argc, char** argv) {
                 r.torch_ok ? r.torch_med / r.ours_med : 0.0, 100 * mfu_ours, 100 * mfu_torch,
                 r.ours_peak_mb, r.ours_growth_mb, r.ours_rss_growth_mb, r.torch_rss_growth_mb,
                 r.loss_ours, r.loss_torch);
+  }
+  if (modes.size() > 1 || modes[0] != nn::Recompute::none) {
+    std::printf("\nactivation checkpointing (ours; ratios against \"none\" of the same case and "
+                "run):\n\n| case | checkpoint_activations | activations MiB | vs none | step "
+                "median s | vs none | peak live MiB |\n|---|---|---|---|---|---|---|\n");
+    for (const ModeResult& m : mode_results) {
+      const ModeResult* none = nullptr;
+      for (const ModeResult& o : mode_results)
+        if (o.name == m.name && o.mode == "none") none = &o;
+      char act_ratio[32] = "-", time_ratio[32] = "-";
+      if (none) {
+        std::snprintf(act_ratio, sizeof act_ratio, "%.2f", m.activations_mb / none->activations_mb);
+        std::snprintf(time_ratio, sizeof time_ratio, "%.2f", m.step_med / none->step_med);
+      }
+      std::printf("| %s | %s | %.1f | %s | %.3f | %s | %.0f |\n", m.name.c_str(), m.mode.c_str(),
+                  m.activations_mb, act_ratio, m.step_med, time_ratio, m.peak_mb);
+    }
   }
   std::printf("\nPyTorch AdamW foreach=%s; total time %.0f s; load average now %s\n",
               foreach_arg.c_str(), now_seconds() - t_start, load_average().c_str());
