@@ -18,8 +18,15 @@
 // attention block and one MoE layer run alone, their parts): the place to look when a step is
 // slow. Not a test: it asserts nothing except the loss agreement, which sets the exit code.
 //
+// --checkpoint none,attention,block times our step in each activation-checkpointing mode
+// (nn::Recompute, train.checkpoint_activations), the steps taking the modes in turn, and prints
+// a table of the activation bytes (the allocator's live bytes after the forward minus before,
+// as the trainer's memory report measures them) and the median and best step time, with their
+// ratios to "none". The side-by-side table and the PyTorch side use the first mode listed.
+//
 // Usage: train_vs_torch [--cases dense,moe,small-dense,small-moe] [--steps 5] [--warmup 2]
 //                       [--threads 2] [--case FILE.json] [--no-torch] [--foreach true|false]
+//                       [--checkpoint none,attention,block]
 //                       [--precision fp32|bf16]   (bf16: ours under train.precision = "bf16"
 //                       semantics, PyTorch under torch.autocast("cpu", torch.bfloat16); MFU over the
 //                       bf16 GEMM rate)
@@ -66,6 +73,7 @@
 #include "ops/shape.h"
 #include "ops/softmax.h"
 #include "optim/optimizer.h"
+#include "train/memory_report.h"
 
 using namespace seekforge;  // NOLINT: a benchmark program, not a library
 using json = nlohmann::json;
@@ -289,13 +297,17 @@ Tokens random_tokens(int64_t B, int64_t T, int64_t V, uint64_t seed) {
 
 struct PhaseTimes {
   std::vector<double> forward, backward, clip, adamw, bias, total;
+  std::vector<int64_t> activations;  // bytes the forward left live for backward
 };
 
 double train_step(nn::Transformer& model, optim::AdamW& opt, const std::vector<Tensor>& params,
-                  const Tokens& tok, PhaseTimes* times, ops::LowpWeights* lowp = nullptr) {
+                  const Tokens& tok, const nn::ForwardOptions& fo, PhaseTimes* times,
+                  ops::LowpWeights* lowp = nullptr) {
+  const int64_t live0 = train::allocator_live_bytes();
   const double t0 = now_seconds();
-  nn::ModelOutput out = model.forward(tok.ids, tok.labels);
+  nn::ModelOutput out = model.forward(tok.ids, tok.labels, fo);
   const double t1 = now_seconds();
+  const int64_t activations = train::allocator_live_bytes() - live0;
   out.loss.backward();
   const double t2 = now_seconds();
   optim::clip_grad_norm(params, 1.0);
@@ -315,6 +327,7 @@ double train_step(nn::Transformer& model, optim::AdamW& opt, const std::vector<T
     times->adamw.push_back(t4 - t3);
     times->bias.push_back(t5 - t4);
     times->total.push_back(t5 - t0);
+    times->activations.push_back(activations);
   }
   return out.loss.item_double();
 }
@@ -557,6 +570,12 @@ struct Result {
   int foreach = 0;
 };
 
+// One case under one activation-checkpointing mode.
+struct ModeResult {
+  std::string name, mode;
+  double activations_mb = 0, step_med = 0, step_best = 0, peak_mb = 0;
+};
+
 constexpr double kMiB = 1024.0 * 1024.0;
 
 }  // namespace
@@ -564,6 +583,7 @@ constexpr double kMiB = 1024.0 * 1024.0;
 int main(int argc, char** argv) {
   std::string cases_arg = "dense,moe,small-dense,small-moe", extra_case, foreach_arg = "false";
   std::string precision = "fp32";
+  std::string checkpoint_arg = "none";
   int steps = 5, warmup = 2, threads = 2;
   bool use_torch = true;
   for (int i = 1; i < argc; ++i) {
@@ -580,15 +600,27 @@ int main(int argc, char** argv) {
     else if (a == "--foreach") foreach_arg = next();
     else if (a == "--no-torch") use_torch = false;
     else if (a == "--precision") precision = next();
+    else if (a == "--checkpoint") checkpoint_arg = next();
     else {
       std::fprintf(stderr, "usage: %s [--cases a,b] [--steps N] [--warmup N] [--threads N] "
-                   "[--case FILE.json] [--foreach true|false] [--no-torch] [--precision fp32|bf16]\n",
-                   argv[0]);
+                   "[--case FILE.json] [--foreach true|false] [--no-torch] "
+                   "[--precision fp32|bf16] [--checkpoint none,attention,block]\n", argv[0]);
       return 2;
     }
   }
   const bool profile = std::getenv("SEEKFORGE_PROFILE") && std::getenv("SEEKFORGE_PROFILE")[0] == '1';
   set_num_threads(threads);
+  std::vector<nn::Recompute> modes;
+  std::vector<std::string> mode_names;
+  {
+    std::stringstream ss(checkpoint_arg);
+    std::string name;
+    while (std::getline(ss, name, ',')) {
+      modes.push_back(nn::parse_recompute(name));
+      mode_names.push_back(name);
+    }
+    SF_CHECK(!modes.empty()) << "train_vs_torch: --checkpoint needs at least one mode";
+  }
   const std::string script = find_torch_script(argv[0]);
   if (script.empty()) use_torch = false;
 
@@ -625,6 +657,7 @@ int main(int argc, char** argv) {
               precision.c_str(), peak_best, peak_med);
 
   std::vector<Result> results;
+  std::vector<ModeResult> mode_results;
   bool all_agree = true;
   for (const Case& c : cases) {
     Result r;
@@ -678,27 +711,50 @@ int main(int argc, char** argv) {
     }
 
     // Timed steps. Memory: what the steps add over the weights (optimiser state made here,
-    // gradients, activations), and the absolute peak.
+    // gradients, activations), and the absolute peak. With several checkpointing modes the steps
+    // cycle through them: the gradients are the same bits in every mode, so the run is the one
+    // a single mode would make, and a change of load on the machine reaches every mode alike.
     const size_t live_before = allocator_stats().live_bytes;
     const double rss_before = proc_status_mb("VmRSS");
     const bool hwm_reset = reset_hwm();
-    reset_peak_bytes();
     {
       optim::AdamW opt(param_groups(model), optim::AdamWOptions{0.9, 0.95, 1e-8});
       const std::vector<Tensor> params = model.parameters();
-      PhaseTimes times;
+      const int n_modes = static_cast<int>(modes.size());
+      std::vector<PhaseTimes> times(modes.size());
+      std::vector<size_t> peaks(modes.size(), 0);
+      size_t peak = 0;
+      nn::ForwardOptions fo;
       ops::LowpWeights lowp;
       ops::AutocastScope autocast(lowp_dtype, &lowp);
-      for (int s = 0; s < warmup + steps; ++s)
-        train_step(model, opt, params, tok, s >= warmup ? &times : nullptr, &lowp);
-      r.ours_med = median(times.total);
-      r.ours_best = *std::min_element(times.total.begin(), times.total.end());
-      const AllocatorStats st = allocator_stats();
-      r.ours_peak_mb = static_cast<double>(st.peak_bytes) / kMiB;
-      r.ours_growth_mb = static_cast<double>(st.peak_bytes - live_before) / kMiB;
+      for (int s = 0; s < (warmup + steps) * n_modes; ++s) {
+        const int mi = s % n_modes;
+        fo.checkpoint_activations = modes[mi];
+        reset_peak_bytes();
+        train_step(model, opt, params, tok, fo, s >= warmup * n_modes ? &times[mi] : nullptr,
+                   &lowp);
+        peaks[mi] = std::max(peaks[mi], allocator_stats().peak_bytes);
+        peak = std::max(peak, peaks[mi]);
+      }
+      for (int mi = 0; mi < n_modes; ++mi) {
+        const std::vector<int64_t>& a = times[mi].activations;
+        ModeResult mr{c.name, mode_names[mi],
+                      static_cast<double>(*std::max_element(a.begin(), a.end())) / kMiB,
+                      median(times[mi].total),
+                      *std::min_element(times[mi].total.begin(), times[mi].total.end()),
+                      static_cast<double>(peaks[mi]) / kMiB};
+        mode_results.push_back(mr);
+        if (n_modes > 1)
+          std::printf("  checkpoint_activations = %s: activations %.1f MiB, median %.3f s\n",
+                      mr.mode.c_str(), mr.activations_mb, mr.step_med);
+      }
+      r.ours_med = median(times[0].total);
+      r.ours_best = *std::min_element(times[0].total.begin(), times[0].total.end());
+      r.ours_peak_mb = static_cast<double>(peak) / kMiB;
+      r.ours_growth_mb = static_cast<double>(peak - live_before) / kMiB;
       r.ours_rss_peak_mb = hwm_reset ? proc_status_mb("VmHWM") : -1;
       r.ours_rss_growth_mb = hwm_reset ? r.ours_rss_peak_mb - rss_before : -1;
-      print_phases(times);
+      print_phases(times[0]);
     }
     std::printf("  ours: median %.3f s, best %.3f s, peak live %.0f MiB (+%.0f over weights)\n",
                 r.ours_med, r.ours_best, r.ours_peak_mb, r.ours_growth_mb);
@@ -748,6 +804,26 @@ int main(int argc, char** argv) {
                 r.torch_ok ? r.torch_med / r.ours_med : 0.0, 100 * mfu_ours, 100 * mfu_torch,
                 r.ours_peak_mb, r.ours_growth_mb, r.ours_rss_growth_mb, r.torch_rss_growth_mb,
                 r.loss_ours, r.loss_torch);
+  }
+  if (modes.size() > 1 || modes[0] != nn::Recompute::none) {
+    std::printf("\nactivation checkpointing (ours; ratios against \"none\" of the same case and "
+                "run):\n\n| case | checkpoint_activations | activations MiB | vs none | step "
+                "median s | vs none | step best s | vs none | peak live MiB |\n"
+                "|---|---|---|---|---|---|---|---|---|\n");
+    for (const ModeResult& m : mode_results) {
+      const ModeResult* none = nullptr;
+      for (const ModeResult& o : mode_results)
+        if (o.name == m.name && o.mode == "none") none = &o;
+      char act_ratio[32] = "-", med_ratio[32] = "-", best_ratio[32] = "-";
+      if (none) {
+        std::snprintf(act_ratio, sizeof act_ratio, "%.2f", m.activations_mb / none->activations_mb);
+        std::snprintf(med_ratio, sizeof med_ratio, "%.2f", m.step_med / none->step_med);
+        std::snprintf(best_ratio, sizeof best_ratio, "%.2f", m.step_best / none->step_best);
+      }
+      std::printf("| %s | %s | %.1f | %s | %.3f | %s | %.3f | %s | %.0f |\n", m.name.c_str(),
+                  m.mode.c_str(), m.activations_mb, act_ratio, m.step_med, med_ratio, m.step_best,
+                  best_ratio, m.peak_mb);
+    }
   }
   std::printf("\nPyTorch AdamW foreach=%s; total time %.0f s; load average now %s\n",
               foreach_arg.c_str(), now_seconds() - t_start, load_average().c_str());

@@ -107,7 +107,7 @@ void train_fields(M& m, F&& f) {
   f("early_stop_patience", m.early_stop_patience);
   f("grad_norm_alarm", m.grad_norm_alarm);
   f("max_bad_steps", m.max_bad_steps);
-  f("activation_checkpointing", m.activation_checkpointing);
+  f("checkpoint_activations", m.checkpoint_activations);
   f("precision", m.precision);
   f("loss_scale", m.loss_scale);
   f("loss_scale_window", m.loss_scale_window);
@@ -168,6 +168,24 @@ struct KeyInfo {
   std::string name;
   Kind kind;
 };
+
+// Keys of older files that are still read but never written, each folded into the key that
+// replaced it (Reader::read_deprecated). train.activation_checkpointing = true is
+// train.checkpoint_activations = "block"; false, the old default that every config.toml of an
+// older run spells out, changes nothing.
+struct DeprecatedKey {
+  const char* section;
+  const char* name;
+  Kind kind;
+};
+constexpr std::array<DeprecatedKey, 1> kDeprecatedKeys = {
+    {{"train", "activation_checkpointing", Kind::boolean}}};
+
+const DeprecatedKey* find_deprecated_key(const std::string& section, const std::string& key) {
+  for (const DeprecatedKey& d : kDeprecatedKeys)
+    if (section == d.section && key == d.name) return &d;
+  return nullptr;
+}
 
 // Calls f on the default-constructed struct of `section` with its visitor.
 template <class F>
@@ -286,6 +304,7 @@ class Reader {
     }
     if (auto* t = root["train"].as_table()) {
       read_section(*t, "train", config.train, [](auto& m, auto&& f) { train_fields(m, f); });
+      read_deprecated(*t, config.train);
     }
     if (auto* t = root["data"].as_table()) {
       read_section(*t, "data", config.data, [](auto& m, auto&& f) { data_fields(m, f); });
@@ -371,6 +390,29 @@ class Reader {
   }
 
  private:
+  // Folds kDeprecatedKeys into the keys that replaced them; a file that gives both and
+  // disagrees is refused (it is not clear which one the writer meant).
+  void read_deprecated(const toml::table& train, TrainConfig& out) const {
+    const std::string old_path = "train.activation_checkpointing";
+    const toml::node* old_node = train.get("activation_checkpointing");
+    if (old_node == nullptr) return;
+    bool on = false;
+    read_value(*old_node, old_path, on);
+    if (!on) return;
+    if (const toml::node* new_node = train.get("checkpoint_activations");
+        new_node != nullptr && out.checkpoint_activations != "block") {
+      std::string message = old_path;
+      message += " = true (deprecated, the same as train.checkpoint_activations = \"block\") ";
+      message += "disagrees with train.checkpoint_activations = ";
+      message += quote(out.checkpoint_activations);
+      message += " (";
+      message += where(*new_node, "train.checkpoint_activations");
+      message += "): keep only train.checkpoint_activations";
+      fail(where(*old_node, old_path), message);
+    }
+    out.checkpoint_activations = "block";
+  }
+
   template <class S, class Visit>
   void read_section(const toml::table& table, const std::string& section, S& out,
                     Visit visit) const {
@@ -383,6 +425,7 @@ class Reader {
       const std::string key(k.str());
       const std::string path = section + "." + key;
       if (std::find(names.begin(), names.end(), key) != names.end()) continue;
+      if (find_deprecated_key(section, key) != nullptr) continue;
       if (is_model &&
           std::find(kModelSubtables.begin(), kModelSubtables.end(), key) != kModelSubtables.end()) {
         if (!node.is_table()) {
@@ -474,7 +517,8 @@ std::string apply_override(toml::table& root, const std::string& text, const std
   if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
     fail(where, "unknown section '" + section + "'" + suggestion(section, sections));
   }
-  const auto keys = section_keys(section);
+  auto keys = section_keys(section);
+  if (const DeprecatedKey* d = find_deprecated_key(section, key)) keys.push_back({key, d->kind});
   const auto it =
       std::find_if(keys.begin(), keys.end(), [&](const KeyInfo& k) { return k.name == key; });
   if (it == keys.end()) {
@@ -673,6 +717,10 @@ void check_config(const Config& c, const std::string& where,
   ck.require(std::isfinite(t.loss_scale) && t.loss_scale > 0, "train.loss_scale", t.loss_scale,
              "> 0 and finite");
   ck.require(t.loss_scale_window >= 1, "train.loss_scale_window", t.loss_scale_window, ">= 1");
+  ck.require(t.checkpoint_activations == "none" || t.checkpoint_activations == "attention" ||
+                 t.checkpoint_activations == "block",
+             "train.checkpoint_activations", t.checkpoint_activations,
+             "one of \"none\", \"attention\", \"block\"");
 
   // [data]
   const int sources =

@@ -96,7 +96,9 @@ struct TrainConfig {
   int64_t early_stop_patience = 0;  // evaluations without improvement before stopping; 0: off
   double grad_norm_alarm = 100.0;   // a gradient norm above this is logged as an alarm
   int64_t max_bad_steps = 10;       // consecutive NaN/inf steps before the run stops
-  bool activation_checkpointing = false;
+  // What backward recomputes instead of keeping: "none" | "attention" | "block" (nn::Recompute).
+  // The old bool key activation_checkpointing is still read (true: "block"), never written.
+  std::string checkpoint_activations = "none";
   // Mixed precision (ops/autocast.h): "fp32" | "bf16" | "fp16". bf16/fp16 keep f32 master
   // weights and optimiser state and run the matrix products and attention in 16 bits.
   std::string precision = "fp32";

@@ -21,9 +21,29 @@ Block::Block(const ModelConfig& c, bool use_moe, Generator& gen) {
     dense_ = register_module("mlp", std::make_unique<SwiGLU>(c.d_model, c.d_ff, c.init_std, gen));
 }
 
+Recompute parse_recompute(const std::string& name) {
+  if (name == "none") return Recompute::none;
+  if (name == "attention") return Recompute::attention;
+  if (name == "block") return Recompute::block;
+  SF_FAIL() << "unknown activation checkpointing mode '" << name
+            << "' (train.checkpoint_activations: expected none, attention or block)";
+}
+
 Tensor Block::forward(const Tensor& h, int64_t start_pos, LayerCache* cache, Tensor* aux_loss,
-                      AttentionCapture* attention_capture, MoeCapture* moe_capture) {
-  Tensor a = attn_->forward(input_norm_->forward(h), start_pos, cache, attention_capture);
+                      AttentionCapture* attention_capture, MoeCapture* moe_capture,
+                      bool recompute_attention) {
+  Tensor a;
+  if (recompute_attention) {
+    SF_CHECK(cache == nullptr && attention_capture == nullptr)
+        << "Block: the attention sublayer is recomputed only in training (no cache, no capture)";
+    a = autograd::checkpoint(
+        [this, start_pos](const std::vector<Tensor>& in) {
+          return std::vector<Tensor>{attn_->forward(input_norm_->forward(in[0]), start_pos)};
+        },
+        {h})[0];
+  } else {
+    a = attn_->forward(input_norm_->forward(h), start_pos, cache, attention_capture);
+  }
   Tensor h1 = ops::add(h, a);
   Tensor x = post_norm_->forward(h1);
   Tensor f = moe_ ? moe_->forward(x, aux_loss, moe_capture) : dense_->forward(x);
@@ -159,6 +179,10 @@ ModelOutput Transformer::forward(const Tensor& ids, const Tensor& labels,
   Tensor aux;
   Tensor h = opt.inputs_embeds.defined() ? opt.inputs_embeds : embed_->forward(ids);
   size_t moe_seen = 0;
+  // Recomputation saves memory for backward only: nothing to save without grad or when decoding.
+  const Recompute recompute = autograd::grad_enabled() && opt.cache == nullptr
+                                  ? opt.checkpoint_activations
+                                  : Recompute::none;
   for (size_t i = 0; i < layers_.size(); ++i) {
     Block* block = layers_[i];
     LayerCache* cache = opt.cache ? &(*opt.cache)[i] : nullptr;
@@ -167,7 +191,7 @@ ModelOutput Transformer::forward(const Tensor& ids, const Tensor& labels,
       MoeCapture* mc = nullptr;
       if (block->moe() && inspect->capture_moe) mc = &inspect->moe[moe_seen++];
       h = block->forward(h, opt.start_pos, cache, &aux, ac, mc);
-    } else if (opt.checkpoint_activations && autograd::grad_enabled() && cache == nullptr) {
+    } else if (recompute == Recompute::block) {
       const bool has_moe = block->moe() != nullptr;
       auto outs = autograd::checkpoint(
           [block, has_moe, start = opt.start_pos](const std::vector<Tensor>& in) {
@@ -180,7 +204,8 @@ ModelOutput Transformer::forward(const Tensor& ids, const Tensor& labels,
       h = outs[0];
       if (outs.size() > 1) aux = aux.defined() ? ops::add(aux, outs[1]) : outs[1];
     } else {
-      h = block->forward(h, opt.start_pos, cache, &aux);
+      h = block->forward(h, opt.start_pos, cache, &aux, nullptr, nullptr,
+                         recompute == Recompute::attention);
     }
   }
   const Tensor& head = lm_head_ ? lm_head_->weight() : embed_->weight();

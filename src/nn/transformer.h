@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "io/config.h"
@@ -18,8 +19,11 @@ class Block : public Module {
   Block(const ModelConfig& config, bool use_moe, Generator& gen);
   // h [B, T, D] -> [B, T, D]; the MoE balance loss is added to *aux_loss. The captures, when
   // given, record the attention (and, for an MoE layer, the routing) of this call.
+  // recompute_attention: the attention sublayer (input_layernorm + attention) keeps no
+  // activations and is run again in backward; needs grad mode, no cache and no capture.
   Tensor forward(const Tensor& h, int64_t start_pos, LayerCache* cache, Tensor* aux_loss,
-                 AttentionCapture* attention_capture = nullptr, MoeCapture* moe_capture = nullptr);
+                 AttentionCapture* attention_capture = nullptr, MoeCapture* moe_capture = nullptr,
+                 bool recompute_attention = false);
   Attention& attention() { return *attn_; }
   MoE* moe() { return moe_; }  // null for a dense layer
 
@@ -40,11 +44,19 @@ class MtpLayer : public Block {
   Linear* eh_proj;
 };
 
+// Activation checkpointing: what a training forward does not keep for backward and recomputes
+// there instead. attention: each trunk block's attention sublayer (input_layernorm, the
+// projections, RoPE, the kernel); the FFN / MoE keeps its activations. block: each whole trunk
+// block. The MTP modules are never recomputed. Gradients are the same bits in every mode.
+enum class Recompute { none, attention, block };
+// The value of train.checkpoint_activations ("none", "attention", "block"); throws on others.
+Recompute parse_recompute(const std::string& name);
+
 struct ForwardOptions {
   double label_smoothing = 0.0;
   int64_t start_pos = 0;
   std::vector<LayerCache>* cache = nullptr;  // one per trunk layer; decoding only
-  bool checkpoint_activations = false;       // recompute each block in backward
+  Recompute checkpoint_activations = Recompute::none;  // training only: no cache, no inspect
   // Opt-in record of attention probabilities and MoE routing (nn/inspect.h); blocks are then
   // not checkpointed.
   Inspection* inspect = nullptr;

@@ -10,12 +10,14 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "autograd/node.h"
 #include "data/sft_source.h"
 #include "data/source.h"
 #include "data/tokenizer_io.h"
+#include "core/allocator.h"
 #include "kernels/gemm.h"
 #include "nn/transformer.h"
 #include "ops/autocast.h"
@@ -25,6 +27,7 @@
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/loss_scaler.h"
+#include "train/memory_report.h"
 #include "train/metrics.h"
 
 namespace seekforge::train {
@@ -50,23 +53,27 @@ void install_signal_handlers() {
 }
 
 // The fp32 GEMM rate this machine reaches (FLOP/s): the denominator of MFU.
-double measured_gemm_peak() {
-  static const double peak = [] {
-    const int64_t n = 1024;
-    Tensor a = randn({n, n}), b = randn({n, n}), c = empty({n, n});
-    const auto shape = kernels::gemm_shape(1, n, n, n);
-    // The best of ten: another process taking a core for a moment must not lower the peak
-    // (that would inflate MFU).
-    double best = 0;
-    for (int r = 0; r < 11; ++r) {
-      const auto t0 = Clock::now();
-      kernels::gemm(shape, a.data<float>(), b.data<float>(), c.data<float>(), 1.0f, 0.0f);
-      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-      if (r > 0) best = std::max(best, 2.0 * n * n * n / s);
-    }
-    return best;
-  }();
-  return peak;
+// The GEMM rate MFU divides by: a 1024^3 product on the operands train.precision gives the
+// products (f32, or bf16 / f16 as lowp_storage_dtype stores them), measured once per dtype.
+double measured_gemm_peak(DType precision) {
+  static std::map<DType, double> peaks;
+  const DType ab = ops::lowp_storage_dtype(precision);
+  auto it = peaks.find(ab);
+  if (it != peaks.end()) return it->second;
+  const int64_t n = 1024;
+  Tensor a = randn({n, n}).to(ab), b = randn({n, n}).to(ab), c = empty({n, n});
+  const auto shape = kernels::gemm_shape(1, n, n, n);
+  // The best of ten: another process taking a core for a moment must not lower the peak
+  // (that would inflate MFU).
+  double best = 0;
+  for (int r = 0; r < 11; ++r) {
+    const auto t0 = Clock::now();
+    kernels::gemm(ab, shape, a.raw_data(), b.raw_data(), c.data<float>(), 1.0f, 0.0f);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (r > 0) best = std::max(best, 2.0 * n * n * n / s);
+  }
+  peaks[ab] = best;
+  return best;
 }
 
 std::string format_duration(double seconds) {
@@ -156,8 +163,10 @@ class Run {
         static_cast<long long>(model_.num_parameters()),
         static_cast<long long>(model_.active_parameters()), train_src_->describe().c_str(),
         cfg_.train.out_dir.c_str(), start.c_str());
+    memory_ = static_memory(params_, *optimizer_);
+    say("memory: %s\n", format_memory(memory_).c_str());
 
-    const double peak = measured_gemm_peak();
+    const double peak = measured_gemm_peak(lowp_);
     // Every product of the run, evaluations included, in train.precision; the 16-bit weight
     // copies are made on first use and refreshed after each optimiser step.
     ops::AutocastScope autocast(lowp_, &lowp_weights_);
@@ -178,9 +187,12 @@ class Run {
       const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
       step_time_avg = step_time_avg == 0 ? secs : 0.9 * step_time_avg + 0.1 * secs;
       const double tps = static_cast<double>(tokens_per_step) / secs;
+      const bool first_step = memory_.activations < 0;
       log_step(r, tps, tps * flops_per_token / peak,
                std::chrono::duration<double>(Clock::now() - run_start).count(),
                step_time_avg * static_cast<double>(cfg_.train.max_steps - step_));
+      if (first_step) say("memory at step %lld: %s\n", static_cast<long long>(step_),
+                          format_memory(memory_).c_str());
       if (summary_.result == TrainResult::diverged) break;
       if (cfg_.train.eval_every > 0 && step_ % cfg_.train.eval_every == 0) {
         if (evaluate_and_check_patience()) {
@@ -204,6 +216,7 @@ class Run {
   struct StepResult {
     double loss = 0, ce = 0, aux = 0, mtp = 0, grad_norm = 0, lr = 0;
     double loss_scale = 1;
+    int64_t activation_bytes = 0, peak_bytes = 0;  // MemoryReport's measured figures
     bool skipped = false, alarm = false, overflow = false;
   };
 
@@ -223,12 +236,15 @@ class Run {
     optimizer_->zero_grad();
     nn::ForwardOptions fo;
     fo.label_smoothing = cfg_.train.label_smoothing;
-    fo.checkpoint_activations = cfg_.train.activation_checkpointing;
+    fo.checkpoint_activations = nn::parse_recompute(cfg_.train.checkpoint_activations);
     const double scale = 1.0 / static_cast<double>(cfg_.train.grad_accum);
     const double loss_scale = scaler_ ? scaler_->scale() : 1.0;
+    reset_peak_bytes();
     for (int64_t micro = 0; micro < cfg_.train.grad_accum; ++micro) {
       data::Batch b = train_src_->next(cfg_.train.batch_size, cfg_.train.seq_len);
+      const int64_t live_before = allocator_live_bytes();
       nn::ModelOutput out = model_.forward(b.input_ids, b.labels, fo);
+      if (micro == 0) r.activation_bytes = allocator_live_bytes() - live_before;
       r.loss += out.loss.item_double() * scale;
       r.ce += out.ce_loss.item_double() * scale;
       if (out.aux_loss.defined()) r.aux += out.aux_loss.item_double() * scale;
@@ -263,6 +279,7 @@ class Run {
       model_.update_expert_biases(loads);
     }
     last_loads_ = std::move(loads);
+    r.peak_bytes = allocator_peak_bytes();
     ++step_;
     tokens_seen_ += cfg_.train.batch_size * cfg_.train.seq_len * cfg_.train.grad_accum;
     summary_.last_loss = r.loss;
@@ -298,6 +315,10 @@ class Run {
       if (r.overflow) line["overflow"] = true;
     }
     if (r.alarm) line["grad_norm_alarm"] = true;
+    memory_.activations = r.activation_bytes;
+    memory_.step_peak = r.peak_bytes;
+    memory_.peak_rss = peak_rss_bytes();
+    line["memory"] = memory_json(memory_);
     auto moe = model_.moe_layers();
     if (!moe.empty()) {
       nlohmann::json layers = nlohmann::json::array();
@@ -462,6 +483,7 @@ class Run {
   std::unique_ptr<MetricsLog> metrics_;
   std::vector<std::vector<int64_t>> last_loads_;
   std::vector<int64_t> dropped_;
+  MemoryReport memory_;
   int64_t step_ = 0, tokens_seen_ = 0, skipped_ = 0, bad_streak_ = 0;
   int64_t evals_without_improvement_ = 0;
   double best_val_ = std::numeric_limits<double>::infinity();

@@ -245,6 +245,9 @@ TEST(ConfigErrors, OutOfRangeNamesKeyAndAllowedRange) {
       {"train.early_stop_patience=-1", "train.early_stop_patience = -1"},
       {"train.grad_norm_alarm=0", "train.grad_norm_alarm = 0.0"},
       {"train.max_bad_steps=0", "train.max_bad_steps = 0"},
+      {"train.checkpoint_activations=blocks",
+       "train.checkpoint_activations = \"blocks\": must be one of \"none\", \"attention\", "
+       "\"block\""},
       {"data.synthetic=zeros", "data.synthetic = \"zeros\": must be one of"},
       {"data.val_fraction=0.6", "data.val_fraction = 0.6: must be in [0, 0.5]"},
       {"data.val_fraction=-0.1", "data.val_fraction = -0.1"},
@@ -294,6 +297,54 @@ TEST(ConfigErrors, Contradictions) {
   const std::string rope =
       parse_error("[model]\nattention = \"mla\"\n[model.mla]\nqk_rope_head_dim = 7\n" + kMinimal);
   EXPECT_CONTAINS(rope, "model.mla.qk_rope_head_dim = 7: must be even");
+}
+
+// train.activation_checkpointing (bool) was renamed train.checkpoint_activations (a mode); older
+// files, and the config.toml of older runs, still load, and the old key is never written.
+TEST(Config, DeprecatedActivationCheckpointingIsReadAsBlock) {
+  for (const char* mode : {"none", "attention", "block"}) {
+    EXPECT_EQ(parse_config("[train]\ncheckpoint_activations = \"" + std::string(mode) + "\"\n" +
+                               kMinimal, "t")
+                  .train.checkpoint_activations,
+              mode);
+  }
+  EXPECT_EQ(parse_config(kMinimal, "t").train.checkpoint_activations, "none");
+  const Config on = parse_config("[train]\nactivation_checkpointing = true\n" + kMinimal, "t");
+  EXPECT_EQ(on.train.checkpoint_activations, "block");
+  const std::string written = config_to_toml(on);
+  EXPECT_EQ(written.find("activation_checkpointing"), std::string::npos) << written;
+  EXPECT_NE(written.find("checkpoint_activations = \"block\"\n"), std::string::npos) << written;
+  EXPECT_EQ(parse_config(written, "t"), on);
+  // false was the old default, spelled out in every older config.toml: it changes nothing.
+  EXPECT_EQ(parse_config("[train]\nactivation_checkpointing = false\n" + kMinimal, "t")
+                .train.checkpoint_activations,
+            "none");
+  EXPECT_EQ(parse_config("[train]\nactivation_checkpointing = false\n"
+                         "checkpoint_activations = \"attention\"\n" + kMinimal, "t")
+                .train.checkpoint_activations,
+            "attention");
+  EXPECT_EQ(parse_config("[train]\nactivation_checkpointing = true\n"
+                         "checkpoint_activations = \"block\"\n" + kMinimal, "t")
+                .train.checkpoint_activations,
+            "block");
+  EXPECT_EQ(parse_config(kMinimal, "t", {"train.activation_checkpointing=true"})
+                .train.checkpoint_activations,
+            "block");
+}
+
+TEST(ConfigErrors, DeprecatedActivationCheckpointingThatDisagreesIsRefused) {
+  const std::string both = parse_error("[train]\nactivation_checkpointing = true\n"
+                                       "checkpoint_activations = \"attention\"\n" + kMinimal);
+  EXPECT_CONTAINS(both, "test.toml:2:28: train.activation_checkpointing = true (deprecated, the "
+                        "same as train.checkpoint_activations = \"block\") disagrees with "
+                        "train.checkpoint_activations = \"attention\" (test.toml:3:");
+  EXPECT_CONTAINS(both, "keep only train.checkpoint_activations");
+  const std::string set = parse_error("[train]\nactivation_checkpointing = true\n" + kMinimal,
+                                      {"train.checkpoint_activations=none"});
+  EXPECT_CONTAINS(set, "disagrees with train.checkpoint_activations = \"none\" (test.toml: --set "
+                       "train.checkpoint_activations=none)");
+  EXPECT_CONTAINS(parse_error("[train]\nactivation_checkpointing = \"block\"\n" + kMinimal),
+                  "train.activation_checkpointing = \"block\": expected a boolean");
 }
 
 TEST(ConfigErrors, MlaIgnoresMhaOnlyKeys) {
@@ -451,7 +502,7 @@ TEST(ConfigRoundTrip, WritesEveryKeyInAStableOrder) {
                                              "loss_weight = 0.3\n",
                                              "[train]\n",
                                              "seed = 0\n",
-                                             "activation_checkpointing = false\n",
+                                             "checkpoint_activations = \"none\"\n",
                                              "[data]\n",
                                              "path = \"\"\n",
                                              "synthetic = \"random\"\n",

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "autograd/node.h"
@@ -124,20 +125,61 @@ TEST(Transformer, CachedDecodingMatchesFullForward) {
   }
 }
 
-TEST(Transformer, CheckpointedBlocksGiveTheSameGradients) {
-  Generator g1(3), g2(3);
-  ModelConfig c = tiny("mha", true);
-  nn::Transformer a(c, g1), b(c, g2);
+// The loss and every parameter's gradient of one forward + backward.
+struct LossAndGrads {
+  double loss = 0;  // the f32 loss, widened exactly
+  std::vector<std::pair<std::string, std::vector<float>>> grads;
+};
+
+LossAndGrads loss_and_grads(const ModelConfig& c, nn::Recompute mode) {
+  Generator g(3);
+  nn::Transformer m(c, g);
   Tensor ids = random_ids(2, 12, c.vocab_size, 8), labels = random_ids(2, 12, c.vocab_size, 9);
-  a.forward(ids, labels).loss.backward();
   nn::ForwardOptions opt;
-  opt.checkpoint_activations = true;
-  b.forward(ids, labels, opt).loss.backward();
-  auto pa = a.named_parameters(), pb = b.named_parameters();
-  for (size_t i = 0; i < pa.size(); ++i) {
-    auto x = pa[i].second.grad().to_vector_f32(), y = pb[i].second.grad().to_vector_f32();
-    for (size_t j = 0; j < x.size(); ++j) ASSERT_NEAR(x[j], y[j], 1e-6) << pa[i].first;
+  opt.checkpoint_activations = mode;
+  nn::ModelOutput out = m.forward(ids, labels, opt);
+  out.loss.backward();
+  LossAndGrads r;
+  r.loss = out.loss.item_double();
+  for (auto& [n, t] : m.named_parameters()) {
+    EXPECT_TRUE(t.grad().defined()) << n;
+    if (t.grad().defined()) r.grads.emplace_back(n, t.grad().to_vector_f32());
   }
+  return r;
+}
+
+// Recomputing in backward runs the same kernels on the same inputs: not close, the same bits.
+TEST(Transformer, CheckpointingGivesTheSameBits) {
+  ModelConfig mla = tiny("mla", true);
+  ModelConfig mtp = tiny("mha", true);
+  mtp.mtp = MtpConfig{1, 0.3};
+  const std::vector<std::pair<const char*, ModelConfig>> configs = {
+      {"mha+moe", tiny("mha", true)}, {"mla+moe", mla}, {"mha dense", tiny("mha", false)},
+      {"mha+moe+mtp", mtp}};
+  for (const auto& [name, c] : configs) {
+    const LossAndGrads none = loss_and_grads(c, nn::Recompute::none);
+    for (nn::Recompute mode : {nn::Recompute::attention, nn::Recompute::block}) {
+      const char* mode_name = mode == nn::Recompute::block ? "block" : "attention";
+      const LossAndGrads other = loss_and_grads(c, mode);
+      EXPECT_EQ(std::memcmp(&none.loss, &other.loss, sizeof(double)), 0)
+          << name << " " << mode_name << ": loss " << none.loss << " vs " << other.loss;
+      ASSERT_EQ(none.grads.size(), other.grads.size()) << name << " " << mode_name;
+      for (size_t i = 0; i < none.grads.size(); ++i) {
+        const auto& x = none.grads[i].second;
+        const auto& y = other.grads[i].second;
+        ASSERT_EQ(x.size(), y.size()) << none.grads[i].first;
+        EXPECT_EQ(std::memcmp(x.data(), y.data(), x.size() * sizeof(float)), 0)
+            << name << " " << mode_name << ": gradient of " << none.grads[i].first << " differs";
+      }
+    }
+  }
+}
+
+TEST(Transformer, ParseRecompute) {
+  EXPECT_EQ(nn::parse_recompute("none"), nn::Recompute::none);
+  EXPECT_EQ(nn::parse_recompute("attention"), nn::Recompute::attention);
+  EXPECT_EQ(nn::parse_recompute("block"), nn::Recompute::block);
+  EXPECT_THROW(nn::parse_recompute("blocks"), Error);
 }
 
 TEST(Transformer, BiasUpdateMovesTowardBalance) {

@@ -148,6 +148,103 @@ TEST(Trainer, ResumeIsBitwiseExact) {
   fs::remove_all(b);
 }
 
+// Recomputing activations in backward (train.checkpoint_activations) changes memory and time,
+// never the numbers: a few steps give the same losses, gradient norms and weights, bit for bit.
+TEST(Trainer, CheckpointingModesTrainTheSameBits) {
+  std::vector<std::vector<nlohmann::json>> metrics;
+  std::vector<NamedTensors> weights;
+  const std::vector<std::string> modes = {"none", "attention", "block"};
+  for (const std::string& mode : modes) {
+    const std::string dir = fresh_dir("recompute-" + mode);
+    Config c = tiny_copy_config(dir);
+    c.train.max_steps = 3;
+    c.train.eval_every = 0;
+    c.train.checkpoint_every = 0;
+    c.train.grad_accum = 2;
+    c.train.checkpoint_activations = mode;
+    train::TrainOptions quiet;
+    quiet.quiet = true;
+    train::run_training(c, quiet);
+    metrics.push_back(read_metrics(dir));
+    weights.push_back(train::load_checkpoint(dir + "/step-000003").model);
+    fs::remove_all(dir);
+  }
+  for (size_t m = 1; m < modes.size(); ++m) {
+    ASSERT_EQ(metrics[m].size(), 3u) << modes[m];
+    for (size_t i = 0; i < 3; ++i)
+      for (const char* key : {"loss", "ce_loss", "aux_loss", "grad_norm"})
+        EXPECT_EQ(metrics[m][i][key].get<double>(), metrics[0][i][key].get<double>())
+            << modes[m] << " step " << i + 1 << " " << key;
+    ASSERT_EQ(weights[m].size(), weights[0].size());
+    for (size_t i = 0; i < weights[0].size(); ++i)
+      EXPECT_EQ(weights[m][i].second.to_vector_f32(), weights[0][i].second.to_vector_f32())
+          << modes[m] << " " << weights[0][i].first;
+  }
+}
+
+// A short run for the memory figures: no evaluation, no other thread allocating while the
+// trainer measures a forward (the prefetching loader would).
+Config memory_config() {
+  Config c = tiny_copy_config("");
+  c.train.max_steps = 2;
+  c.train.eval_every = 0;
+  c.train.checkpoint_every = 0;
+  c.data.prefetch = false;
+  return c;
+}
+
+// The "memory" objects of a short run's step lines.
+std::vector<nlohmann::json> run_memory(Config c, const std::string& name) {
+  const std::string dir = fresh_dir("memory-" + name);
+  c.train.out_dir = dir;
+  train::TrainOptions quiet;
+  quiet.quiet = true;
+  train::run_training(c, quiet);
+  std::vector<nlohmann::json> out;
+  for (const auto& j : read_metrics(dir)) {
+    if (!j.contains("loss")) continue;
+    EXPECT_TRUE(j.contains("memory")) << j.dump();
+    if (j.contains("memory")) out.push_back(j["memory"]);
+  }
+  fs::remove_all(dir);
+  return out;
+}
+
+TEST(TrainerMemory, EveryStepLineCarriesTheMemoryObject) {
+  const auto memory = run_memory(memory_config(), "lines");
+  ASSERT_EQ(memory.size(), 2u);
+  for (const auto& m : memory) {
+    for (const char* key : {"params", "grads", "optimizer", "activations", "step_peak", "peak_rss"})
+      ASSERT_TRUE(m.contains(key) && m[key].is_number_integer()) << key << " in " << m.dump();
+    EXPECT_GT(m["params"].get<int64_t>(), 0);
+    EXPECT_EQ(m["grads"], m["params"]);
+    EXPECT_EQ(m["optimizer"].get<int64_t>(), 2 * m["params"].get<int64_t>());
+    // The step's peak holds the weights, their gradients, the moments and the activations.
+    EXPECT_GE(m["step_peak"].get<int64_t>(),
+              m["params"].get<int64_t>() + m["activations"].get<int64_t>());
+    EXPECT_GT(m["peak_rss"].get<int64_t>(), m["step_peak"].get<int64_t>() / 2);
+  }
+}
+
+TEST(TrainerMemory, ActivationsGrowWithTheBatchAndShrinkWhenRecomputed) {
+  const Config c = memory_config();
+  Config big = c;
+  big.train.batch_size = 2 * c.train.batch_size;
+  Config attention = c, block = c;
+  attention.train.checkpoint_activations = "attention";
+  block.train.checkpoint_activations = "block";
+  const int64_t base = run_memory(c, "base")[0]["activations"].get<int64_t>();
+  const int64_t twice = run_memory(big, "big")[0]["activations"].get<int64_t>();
+  const int64_t attn = run_memory(attention, "attention")[0]["activations"].get<int64_t>();
+  const int64_t blk = run_memory(block, "block")[0]["activations"].get<int64_t>();
+  EXPECT_GT(base, 0);
+  // Activations are per token: twice the batch keeps nearly twice the bytes.
+  EXPECT_GT(twice, base * 3 / 2) << "batch " << c.train.batch_size << ": " << base;
+  EXPECT_LT(attn, base);
+  EXPECT_LT(blk, attn);
+  EXPECT_LT(blk, base / 2) << "block recomputation keeps " << blk << " of " << base << " bytes";
+}
+
 // The observer hooks see exactly what metrics.jsonl gets, every checkpoint, and every step, in
 // order, on the training thread; watching the run does not change it.
 TEST(Trainer, HooksSeeEveryLineCheckpointAndStep) {
