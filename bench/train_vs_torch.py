@@ -142,7 +142,8 @@ class MoE(nn.Module):
             if rows.shape[0] > 0:
                 outs.append(self.experts[e](rows))
         ys = torch.cat(outs, dim=0) * w.reshape(-1).index_select(0, order).unsqueeze(1)
-        y = torch.zeros_like(x).index_add_(0, tok, ys)
+        # ys is bf16 under autocast: the sum is made in its dtype (fp32 runs: the same as x).
+        y = torch.zeros(x.shape, dtype=ys.dtype).index_add_(0, tok, ys)
         if self.shared_experts is not None:
             y = y + self.shared_experts(x)
         return y.view_as(x_in)

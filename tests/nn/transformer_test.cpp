@@ -7,6 +7,7 @@
 #include <set>
 
 #include "autograd/node.h"
+#include "ops/autocast.h"
 #include "ops/reduce.h"
 
 namespace seekforge {
@@ -63,12 +64,12 @@ TEST(Transformer, MlaNames) {
   nn::Transformer m(tiny("mla", false), g);
   std::set<std::string> names;
   for (auto& [n, t] : m.named_parameters()) names.insert(n);
-  for (const char* n : {"model.layers.0.self_attn.q_a_proj.weight",
-                        "model.layers.0.self_attn.q_a_layernorm.weight",
-                        "model.layers.0.self_attn.q_b_proj.weight",
-                        "model.layers.0.self_attn.kv_a_proj_with_mqa.weight",
-                        "model.layers.0.self_attn.kv_a_layernorm.weight",
-                        "model.layers.0.self_attn.kv_b_proj.weight"})
+  for (const char* n :
+       {"model.layers.0.self_attn.q_a_proj.weight", "model.layers.0.self_attn.q_a_layernorm.weight",
+        "model.layers.0.self_attn.q_b_proj.weight",
+        "model.layers.0.self_attn.kv_a_proj_with_mqa.weight",
+        "model.layers.0.self_attn.kv_a_layernorm.weight",
+        "model.layers.0.self_attn.kv_b_proj.weight"})
     EXPECT_TRUE(names.count(n)) << n;
 }
 
@@ -131,9 +132,12 @@ struct LossAndGrads {
   std::vector<std::pair<std::string, std::vector<float>>> grads;
 };
 
-LossAndGrads loss_and_grads(const ModelConfig& c, nn::Recompute mode) {
+LossAndGrads loss_and_grads(const ModelConfig& c, nn::Recompute mode,
+                            DType precision = DType::f32) {
   Generator g(3);
   nn::Transformer m(c, g);
+  ops::LowpWeights weights;
+  ops::AutocastScope autocast(precision, &weights);
   Tensor ids = random_ids(2, 12, c.vocab_size, 8), labels = random_ids(2, 12, c.vocab_size, 9);
   nn::ForwardOptions opt;
   opt.checkpoint_activations = mode;
@@ -154,22 +158,30 @@ TEST(Transformer, CheckpointingGivesTheSameBits) {
   ModelConfig mtp = tiny("mha", true);
   mtp.mtp = MtpConfig{1, 0.3};
   const std::vector<std::pair<const char*, ModelConfig>> configs = {
-      {"mha+moe", tiny("mha", true)}, {"mla+moe", mla}, {"mha dense", tiny("mha", false)},
+      {"mha+moe", tiny("mha", true)},
+      {"mla+moe", mla},
+      {"mha dense", tiny("mha", false)},
       {"mha+moe+mtp", mtp}};
-  for (const auto& [name, c] : configs) {
-    const LossAndGrads none = loss_and_grads(c, nn::Recompute::none);
-    for (nn::Recompute mode : {nn::Recompute::attention, nn::Recompute::block}) {
-      const char* mode_name = mode == nn::Recompute::block ? "block" : "attention";
-      const LossAndGrads other = loss_and_grads(c, mode);
-      EXPECT_EQ(std::memcmp(&none.loss, &other.loss, sizeof(double)), 0)
-          << name << " " << mode_name << ": loss " << none.loss << " vs " << other.loss;
-      ASSERT_EQ(none.grads.size(), other.grads.size()) << name << " " << mode_name;
-      for (size_t i = 0; i < none.grads.size(); ++i) {
-        const auto& x = none.grads[i].second;
-        const auto& y = other.grads[i].second;
-        ASSERT_EQ(x.size(), y.size()) << none.grads[i].first;
-        EXPECT_EQ(std::memcmp(x.data(), y.data(), x.size() * sizeof(float)), 0)
-            << name << " " << mode_name << ": gradient of " << none.grads[i].first << " differs";
+  // In every precision: the recomputation reads the same 16-bit weight copies.
+  for (const auto& [config_name, c] : configs) {
+    for (DType precision : {DType::f32, DType::bf16, DType::f16}) {
+      std::string name = config_name;
+      name += " ";
+      name += dtype_name(precision);
+      const LossAndGrads none = loss_and_grads(c, nn::Recompute::none, precision);
+      for (nn::Recompute mode : {nn::Recompute::attention, nn::Recompute::block}) {
+        const char* mode_name = mode == nn::Recompute::block ? "block" : "attention";
+        const LossAndGrads other = loss_and_grads(c, mode, precision);
+        EXPECT_EQ(std::memcmp(&none.loss, &other.loss, sizeof(double)), 0)
+            << name << " " << mode_name << ": loss " << none.loss << " vs " << other.loss;
+        ASSERT_EQ(none.grads.size(), other.grads.size()) << name << " " << mode_name;
+        for (size_t i = 0; i < none.grads.size(); ++i) {
+          const auto& x = none.grads[i].second;
+          const auto& y = other.grads[i].second;
+          ASSERT_EQ(x.size(), y.size()) << none.grads[i].first;
+          EXPECT_EQ(std::memcmp(x.data(), y.data(), x.size() * sizeof(float)), 0)
+              << name << " " << mode_name << ": gradient of " << none.grads[i].first << " differs";
+        }
       }
     }
   }
@@ -191,7 +203,7 @@ TEST(Transformer, BiasUpdateMovesTowardBalance) {
   auto b = layers[0]->correction_bias().to_vector_f32();
   EXPECT_FLOAT_EQ(b[0], -0.01f);  // overloaded: pushed down
   EXPECT_FLOAT_EQ(b[1], 0.01f);
-  EXPECT_FLOAT_EQ(b[2], 0.01f);   // mean is 5: 4 < 5
+  EXPECT_FLOAT_EQ(b[2], 0.01f);  // mean is 5: 4 < 5
   EXPECT_THROW(m.update_expert_biases({{1, 2}}), Error);
 }
 
