@@ -13,6 +13,7 @@
 
 #include "io/config.h"
 #include "train/checkpoint.h"
+#include "train/run_dir.h"
 #include "train/trainer.h"
 
 namespace seekforge {
@@ -21,19 +22,9 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string fresh_dir(const std::string& name) {
-  const std::string d =
-      fs::temp_directory_path() / ("sf-precision-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  return d;
+  return testing::fresh_run_dir("sf-precision-", name);
 }
-
-std::vector<nlohmann::json> read_metrics(const std::string& dir) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream f(dir + "/metrics.jsonl");
-  std::string line;
-  while (std::getline(f, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
+using testing::read_metrics;
 
 // configs/tiny.toml's model on the bytes of this project's docs: a loss that is still falling
 // at step 300 (about 2 nats), so a 2% difference means something.

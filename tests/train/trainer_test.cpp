@@ -18,6 +18,7 @@
 #include "data/tokenizer_io.h"
 #include "nn/transformer.h"
 #include "train/checkpoint.h"
+#include "train/run_dir.h"
 #include "train/evaluate.h"
 #include "train/text_codec.h"
 
@@ -59,19 +60,9 @@ Config tiny_copy_config(const std::string& out_dir) {
 }
 
 std::string fresh_dir(const std::string& name) {
-  const std::string d =
-      fs::temp_directory_path() / ("sf-train-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  return d;
+  return testing::fresh_run_dir("sf-train-", name);
 }
-
-std::vector<nlohmann::json> read_metrics(const std::string& dir) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream f(dir + "/metrics.jsonl");
-  std::string line;
-  while (std::getline(f, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
+using testing::read_metrics;
 
 std::vector<double> step_losses(const std::vector<nlohmann::json>& lines) {
   std::vector<double> out;
