@@ -156,40 +156,33 @@ void store_from_double(void* base, DType dt, int64_t i, double v) {
   }
 }
 
+// out[i] = fn(in[i]) over all threads (the 16-bit conversions of whole tensors); returns true.
+template <typename Out, typename In, typename Fn>
+bool map_parallel(Out* out, const In* in, int64_t n, Fn fn) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = fn(in[i]);
+  return true;
+}
+
 // Contiguous conversions that matter for speed (weights moving between f32 and bf16/f16).
 bool convert_contiguous_fast(void* dst, DType dd, const void* src, DType sd, int64_t n) {
   if (dd == sd) {
     std::memcpy(dst, src, n * dtype_size(dd));
     return true;
   }
-  if (sd == DType::f32 && dd == DType::bf16) {
-    auto* o = static_cast<uint16_t*>(dst);
-    auto* in = static_cast<const float*>(src);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) o[i] = float_to_bf16(in[i]);
-    return true;
-  }
-  if (sd == DType::bf16 && dd == DType::f32) {
-    auto* o = static_cast<float*>(dst);
-    auto* in = static_cast<const uint16_t*>(src);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) o[i] = bf16_to_float(in[i]);
-    return true;
-  }
-  if (sd == DType::f32 && dd == DType::f16) {
-    auto* o = static_cast<uint16_t*>(dst);
-    auto* in = static_cast<const float*>(src);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) o[i] = float_to_f16(in[i]);
-    return true;
-  }
-  if (sd == DType::f16 && dd == DType::f32) {
-    auto* o = static_cast<float*>(dst);
-    auto* in = static_cast<const uint16_t*>(src);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) o[i] = f16_to_float(in[i]);
-    return true;
-  }
+  // One branch per pair, so that each loop inlines its conversion.
+  auto* o16 = static_cast<uint16_t*>(dst);
+  auto* o32 = static_cast<float*>(dst);
+  auto* i16 = static_cast<const uint16_t*>(src);
+  auto* i32 = static_cast<const float*>(src);
+  if (sd == DType::f32 && dd == DType::bf16)
+    return map_parallel(o16, i32, n, [](float v) { return float_to_bf16(v); });
+  if (sd == DType::f32 && dd == DType::f16)
+    return map_parallel(o16, i32, n, [](float v) { return float_to_f16(v); });
+  if (sd == DType::bf16 && dd == DType::f32)
+    return map_parallel(o32, i16, n, [](uint16_t v) { return bf16_to_float(v); });
+  if (sd == DType::f16 && dd == DType::f32)
+    return map_parallel(o32, i16, n, [](uint16_t v) { return f16_to_float(v); });
   if (sd == DType::f32 && dd == DType::f64) {
     auto* o = static_cast<double*>(dst);
     auto* in = static_cast<const float*>(src);
