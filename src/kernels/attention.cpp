@@ -316,8 +316,8 @@ float softmax_row<float>(float* srow, uint32_t bits, float scale, float& m, floa
     return 1.0f;
   }
   const simd::vf mn = simd::set1(m_new);
-  const simd::vf e0 = simd::exp(simd::sub(s0, mn));
-  const simd::vf e1 = simd::exp(simd::sub(s1, mn));
+  const simd::vf e0 = simd::exp_no_overflow(simd::sub(s0, mn));
+  const simd::vf e1 = simd::exp_no_overflow(simd::sub(s1, mn));
   simd::storeu(srow, e0);
   simd::storeu(srow + 16, e1);
   const float sum = simd::reduce_add(simd::add(e0, e1));
@@ -337,7 +337,7 @@ void grad_row<float>(float* prow, float* dsrow, uint32_t bits, float scale, floa
     const simd::mask bh = static_cast<simd::mask>(bits >> (16 * h));
     const simd::vf s = simd::loadu(prow + 16 * h);
     const simd::vf t = simd::select(bh, simd::fmsub(s, sc, lv), ninf);
-    const simd::vf p = simd::exp(t);
+    const simd::vf p = simd::exp_no_overflow(t);  // t <= 0: a score minus its row lse
     simd::storeu(prow + 16 * h, p);
     const simd::vf dp = simd::loadu(dsrow + 16 * h);
     simd::storeu(dsrow + 16 * h, simd::mul(simd::mul(p, simd::sub(dp, dv)), sc));

@@ -98,9 +98,11 @@ inline float reduce_max(vf a) {
 // 2^n by exponent scaling), ~1 ulp. Inputs below ln(FLT_MIN) return exactly 0 (no denormals,
 // and -inf from masked scores gives 0); inputs above ~88.7 give +inf.
 inline vf exp(vf x) {
-  const mask keep = cmp_ge(x, set1(-87.33f));
-  x = max(x, set1(-87.33f));
-  x = min(x, set1(89.0f));  // exp(89) rounds to +inf, as it should
+  // NaN stays NaN: max/min return their second operand when either is NaN, and "not less
+  // than" is true for NaN.
+  const mask keep = _mm512_cmp_ps_mask(x, set1(-87.33f), _CMP_NLT_UQ);
+  x = max(set1(-87.33f), x);
+  x = min(set1(89.0f), x);  // exp(89) rounds to +inf, as it should
   const vf n = round_nearest(mul(x, set1(1.44269504088896341f)));
   vf r = fnmadd(n, set1(0.693359375f), x);
   r = fnmadd(n, set1(-2.12194440e-4f), r);
@@ -115,6 +117,9 @@ inline vf exp(vf x) {
   y = add(y, set1(1.0f));
   return scale_pow2(keep, y, n);
 }
+
+// Arguments that cannot overflow (softmax-like kernels): on AVX-512 the full exp is as cheap.
+inline vf exp_no_overflow(vf x) { return exp(x); }
 
 #else  // AVX2 + FMA: two 8-lane halves
 
@@ -141,11 +146,6 @@ inline float hmax8(__m256 h) {
   f = _mm_max_ps(f, _mm_movehl_ps(f, f));
   f = _mm_max_ss(f, _mm_movehdup_ps(f));
   return _mm_cvtss_f32(f);
-}
-// 2^n for integral n in [-126, 127], built in the exponent field.
-inline __m256 pow2i(__m256 n) {
-  const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
 }
 }  // namespace detail
 
@@ -215,35 +215,71 @@ inline float reduce_add(vf a) { return detail::hadd8(_mm256_add_ps(a.lo, a.hi));
 inline float reduce_max(vf a) { return detail::hmax8(_mm256_max_ps(a.lo, a.hi)); }
 
 namespace detail {
-// exp on 8 floats, the same Cephes scheme as the AVX-512 exp, written for AVX2: 2^n is built in
-// the exponent field (n + 127 << 23), which holds n up to 127; n = 128 (x in (88.38, 88.72])
-// takes one factor 2 into the polynomial's value instead, so the product still rounds to the
-// right finite value or to inf. Inputs below ln(FLT_MIN) return exactly 0.
+// 2^(j/8) for j = 0..7, the table both exps index with vpermps.
+inline __m256 exp2_eighths() {
+  return _mm256_setr_ps(1.0f, 1.0905077326652577f, 1.1892071150027211f, 1.2968395546510097f,
+                        1.4142135623730950f, 1.5422108254079408f, 1.6817928305074291f,
+                        1.8340080864093425f);
+}
+// exp on 8 floats, ~1.2 ulp. A row of exps is bound by the operations per vector (two FMA pipes
+// on this ISA) and by how many dependency chains fit in the out-of-order window, so the range
+// reduction is by ln2/8, not ln2: exp(x) = 2^n * 2^(j/8) * e^r with k = floor(8 x / ln2) = 8n + j
+// and r in [0, ln2/8); 2^(j/8) is a register table (one vpermps indexed by k's low bits), and e^r
+// needs only a degree-3 polynomial (minimax, relative error 2e-8), evaluated as t + t * (e^r - 1)
+// so the table value is rounded once. With floor, t e^r lies in [1, 2), so adding n to its exponent
+// field is exact for every n from -126 to 127: the whole normal range, with no special case at
+// either end. Inputs below ln(FLT_MIN) return exactly 0 (no denormals; -inf gives 0), above
+// ln(FLT_MAX) +inf, and NaN stays NaN (the masks are computed on the input, so no clamp sits on the
+// chain).
 inline __m256 exp8(__m256 x) {
-  const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33f), _CMP_GE_OQ);
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.33f));
-  x = _mm256_min_ps(x, _mm256_set1_ps(89.0f));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  const __m256 z = _mm256_mul_ps(r, r);
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
-  y = _mm256_fmadd_ps(y, z, r);
-  y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
-  const __m256 big = _mm256_cmp_ps(n, _mm256_set1_ps(127.5f), _CMP_GT_OQ);
-  y = _mm256_add_ps(y, _mm256_and_ps(big, y));  // y * 2 where n = 128
-  n = _mm256_min_ps(n, _mm256_set1_ps(127.0f));
-  return _mm256_and_ps(_mm256_mul_ps(y, pow2i(n)), keep);
+  const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654475f), _CMP_LT_OQ);
+  const __m256 over = _mm256_cmp_ps(x, _mm256_set1_ps(88.7228317f), _CMP_NLE_UQ);  // or NaN
+  const __m256 kf = _mm256_floor_ps(_mm256_mul_ps(x, _mm256_set1_ps(11.541560327111707f)));
+  // r = x - k ln2/8, ln2/8 in two parts (the first has 9 significant bits: k * it is exact).
+  __m256 r = _mm256_fnmadd_ps(kf, _mm256_set1_ps(0.086669921875f), x);
+  r = _mm256_fnmadd_ps(kf, _mm256_set1_ps(-2.6524305006836323e-05f), r);
+  const __m256 c = _mm256_fmadd_ps(_mm256_set1_ps(0.17373527077856876f), r,
+                                   _mm256_set1_ps(0.49964451273430395f));
+  const __m256 em1 = _mm256_fmadd_ps(c, _mm256_mul_ps(r, r),
+                                     _mm256_mul_ps(_mm256_set1_ps(1.0000050452667535f), r));
+  const __m256i k = _mm256_cvtps_epi32(kf);
+  const __m256 t = _mm256_permutevar8x32_ps(exp2_eighths(), k);  // uses k's low 3 bits
+  const __m256 m = _mm256_fmadd_ps(t, em1, t);
+  const __m256i n = _mm256_slli_epi32(_mm256_srai_epi32(k, 3), 23);
+  const __m256 y =
+      _mm256_andnot_ps(under, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(m), n)));
+  // Overflow: x * FLT_MAX is +inf for x > 1, and NaN for NaN.
+  return _mm256_blendv_ps(y, _mm256_mul_ps(x, _mm256_set1_ps(3.40282347e38f)), over);
+}
+// exp for arguments that cannot overflow (x <= 88), which is what softmax-like kernels pass
+// (x - max, a score minus its running max): the same scheme as exp8 with the overflow and NaN
+// handling left out and k = round(8 x / ln2) read straight from the bits of x * 8/ln2 + 1.5 * 2^23
+// (no floor, no conversion), so r lies in [-ln2/16, ln2/16] and t e^r in [0.957, 1.92]: the
+// exponent-field add stays exact for n >= -125, and below e^-86.6 (~2.4e-38) the result is 0.
+// Five operations fewer than exp8, and a row of these is bound by operation count.
+inline __m256 exp8_no_overflow(__m256 x) {
+  const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-86.64f), _CMP_LT_OQ);
+  const __m256 shift = _mm256_set1_ps(12582912.0f);  // 1.5 * 2^23: k lands in the low bits
+  const __m256 kt = _mm256_fmadd_ps(x, _mm256_set1_ps(11.541560327111707f), shift);
+  const __m256 kf = _mm256_sub_ps(kt, shift);
+  __m256 r = _mm256_fnmadd_ps(kf, _mm256_set1_ps(0.086669921875f), x);
+  r = _mm256_fnmadd_ps(kf, _mm256_set1_ps(-2.6524305006836323e-05f), r);
+  const __m256 c = _mm256_fmadd_ps(_mm256_set1_ps(0.16664298342617345f), r,
+                                   _mm256_set1_ps(0.50006477825220592f));
+  const __m256 em1 = _mm256_mul_ps(_mm256_fmadd_ps(c, r, _mm256_set1_ps(1.0000000486203339f)), r);
+  const __m256i kb = _mm256_castps_si256(kt);
+  const __m256 t = _mm256_permutevar8x32_ps(exp2_eighths(), kb);  // k's low 3 bits
+  const __m256 m = _mm256_fmadd_ps(t, em1, t);
+  // (bits of kt) >> 3 << 23 is (k >> 3) << 23: the shift constant's bits fall off the top.
+  const __m256i n = _mm256_slli_epi32(_mm256_srai_epi32(kb, 3), 23);
+  return _mm256_andnot_ps(under, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(m), n)));
 }
 }  // namespace detail
 
 inline vf exp(vf x) { return {detail::exp8(x.lo), detail::exp8(x.hi)}; }
+inline vf exp_no_overflow(vf x) {
+  return {detail::exp8_no_overflow(x.lo), detail::exp8_no_overflow(x.hi)};
+}
 
 #endif
 

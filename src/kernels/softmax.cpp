@@ -72,7 +72,7 @@ void log_softmax_backward(T* dx, const T* y, const T* dy, int64_t N, int64_t C) 
       const simd::vf sv = simd::set1(s);
       for (int64_t c = 0; c < C; c += 16) {
         const simd::mask k = c + 16 <= C ? simd::kAll : simd::tail_mask(C - c);
-        const simd::vf e = simd::exp(simd::loadu(k, yr + c));
+        const simd::vf e = simd::exp_no_overflow(simd::loadu(k, yr + c));  // y <= 0
         const simd::vf d = simd::loadu(k, dyr + c);
         const simd::vf o = simd::loadu(k, dxr + c);
         simd::storeu(dxr + c, k, simd::add(o, simd::fnmadd(e, sv, d)));

@@ -55,6 +55,7 @@ inline T row_max(const T* x, int64_t n) {
 }
 
 // Returns sum_i exp(x_i - shift); when out is non-null also stores out_i = exp(x_i - shift).
+// shift is at least the row max (no term can overflow).
 template <typename T>
 inline T exp_shift_sum(T* out, const T* x, T shift, int64_t n) {
   T s = 0;
@@ -82,8 +83,8 @@ inline float exp_shift_sum(float* out, const float* x, float shift, int64_t n) {
   simd::vf s0 = simd::zero(), s1 = simd::zero();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const simd::vf e0 = simd::exp(simd::sub(simd::loadu(x + i), sh));
-    const simd::vf e1 = simd::exp(simd::sub(simd::loadu(x + i + 16), sh));
+    const simd::vf e0 = simd::exp_no_overflow(simd::sub(simd::loadu(x + i), sh));
+    const simd::vf e1 = simd::exp_no_overflow(simd::sub(simd::loadu(x + i + 16), sh));
     if (out != nullptr) {
       simd::storeu(out + i, e0);
       simd::storeu(out + i + 16, e1);
@@ -93,7 +94,7 @@ inline float exp_shift_sum(float* out, const float* x, float shift, int64_t n) {
   }
   for (; i < n; i += 16) {
     const simd::mask k = i + 16 <= n ? simd::kAll : simd::tail_mask(n - i);
-    const simd::vf e = simd::exp(simd::sub(simd::loadu(k, x + i), sh));
+    const simd::vf e = simd::exp_no_overflow(simd::sub(simd::loadu(k, x + i), sh));
     if (out != nullptr) simd::storeu(out + i, k, e);
     s0 = simd::add(s0, simd::zero_off(k, e));
   }

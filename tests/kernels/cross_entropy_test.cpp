@@ -117,6 +117,18 @@ TEST(CrossEntropy, LargeOverwriteUsesStreamingPathCorrectly) {
                                  0.1f, kIgnoreIndex, false);
     expect_close(got, want, "streamed dlogits row " + std::to_string(n));
   }
+  // The training kernel streams too, from the exps it kept in the forward half.
+  std::fill(d, d + N * V, 7.0f);
+  std::vector<float> loss1(N), lse1(N);
+  cross_entropy_forward_backward(loss1.data(), lse1.data(), d, dloss.data(), logits, targets.data(),
+                                 N, V, 0.1f);
+  expect_close(loss1, loss, "fused loss");
+  for (int64_t n : {int64_t(0), int64_t(1), int64_t(3), N - 1}) {
+    std::vector<float> want(V), got(d + n * V, d + (n + 1) * V);
+    cross_entropy_backward_naive(want.data(), &dloss[n], logits + n * V, &lse[n], &targets[n], 1, V,
+                                 0.1f, kIgnoreIndex, false);
+    expect_close(got, want, "fused streamed dlogits row " + std::to_string(n));
+  }
   std::free(logits);
   std::free(d);
 }

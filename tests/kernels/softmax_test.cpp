@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "kernel_test_util.h"
@@ -110,6 +111,73 @@ TEST(VecMath, Exp512Accuracy) {
   // Just below FLT_MAX: 2^n with n = 128 must not overflow early.
   simd::store(out, simd::exp(simd::set1(88.6f)));
   EXPECT_NEAR(out[0] / std::exp(double(88.6f)), 1.0, 3e-7);
+  // Down to FLT_MIN the result is a normal float, not flushed early.
+  simd::store(out, simd::exp(simd::set1(-87.3f)));
+  EXPECT_NEAR(out[0] / std::exp(double(-87.3f)), 1.0, 3e-7);
+  // NaN stays NaN (a NaN logit must not turn into a probability of 0).
+  simd::store(out, simd::exp(simd::set1(std::numeric_limits<float>::quiet_NaN())));
+  EXPECT_TRUE(std::isnan(out[0]));
+}
+
+TEST(VecMath, ExpAccuracyWhereSoftmaxLives) {
+  // Softmax and cross-entropy see x - max in [-30, 0]: a sweep of [-30, 1] by float steps
+  // (every reduction interval and table entry many times over, and the binades near 0).
+  double worst = 0;
+  // Walks the floats of [lo, hi) (same sign) by `stride` representable steps.
+  auto check = [&](float lo, float hi, uint32_t stride) {
+    alignas(64) float in[16], out[16];
+    int fill = 0;
+    auto flush = [&] {
+      simd::store(out, simd::exp(simd::load(in)));
+      for (int i = 0; i < fill; ++i) {
+        const double want = std::exp(double(in[i]));
+        worst = std::max(worst, std::abs(out[i] - want) / want);
+      }
+      fill = 0;
+    };
+    uint32_t a, b;
+    std::memcpy(&a, &lo, 4);
+    std::memcpy(&b, &hi, 4);
+    for (uint32_t u = std::min(a, b); u < std::max(a, b); u += stride) {
+      std::memcpy(&in[fill++], &u, 4);
+      if (fill == 16) flush();
+    }
+    if (fill > 0) flush();
+  };
+  check(-1.0f, -0.0f, 2039);
+  check(0.0f, 1.0f, 2039);
+  check(-30.0f, -1.0f, 211);
+  EXPECT_LT(worst, 2e-7);  // ~1.7 float ulps at the bottom of a binade
+}
+
+TEST(VecMath, ExpNoOverflowAccuracyAndEnds) {
+  // The softmax-kernels' exp: full accuracy from e^-86.6 up to e^88, 0 below (and for -inf).
+  double worst = 0;
+  alignas(64) float in[16], out[16];
+  for (float x0 = -86.6f; x0 < 88.0f; x0 += 0.0137f * 16) {
+    for (int i = 0; i < 16; ++i) in[i] = std::min(88.0f, x0 + 0.0137f * float(i));
+    simd::store(out, simd::exp_no_overflow(simd::load(in)));
+    for (int i = 0; i < 16; ++i) {
+      const double want = std::exp(double(in[i]));
+      worst = std::max(worst, std::abs(out[i] - want) / want);
+    }
+  }
+  for (float x0 = -1.0f; x0 < 1.0f; x0 += 1e-4f * 16) {
+    for (int i = 0; i < 16; ++i) in[i] = x0 + 1e-4f * float(i);
+    simd::store(out, simd::exp_no_overflow(simd::load(in)));
+    for (int i = 0; i < 16; ++i) {
+      const double want = std::exp(double(in[i]));
+      worst = std::max(worst, std::abs(out[i] - want) / want);
+    }
+  }
+  EXPECT_LT(worst, 2e-7);
+  for (float x : {-87.5f, -1000.0f, -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::lowest()}) {
+    simd::store(out, simd::exp_no_overflow(simd::set1(x)));
+    EXPECT_EQ(out[0], 0.0f) << x;
+  }
+  simd::store(out, simd::exp_no_overflow(simd::zero()));
+  EXPECT_EQ(out[0], 1.0f);
 }
 #endif
 
