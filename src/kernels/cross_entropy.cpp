@@ -49,8 +49,8 @@ constexpr int64_t kPrefetchAhead = 1024;
 // Per-block state the fused kernel keeps between its two halves: the exps of every full block,
 // exp(x_v - max_b[lane]), and each block's per-lane running max max_b.
 struct BlockExps {
-  float* exps;      // [V rounded down to kBlock]
-  simd::vf* maxes;  // [V / kBlock]
+  float* exps;   // [V rounded down to kBlock]
+  float* maxes;  // [V / kBlock][16]
 };
 
 RowStats row_stats(const float* x, int64_t V, const BlockExps* keep = nullptr) {
@@ -79,15 +79,15 @@ RowStats row_stats(const float* x, int64_t V, const BlockExps* keep = nullptr) {
       const simd::vf ea = simd::exp_no_overflow(simd::sub(a, mnew)),
                      ec = simd::exp_no_overflow(simd::sub(c, mnew));
       if (e != nullptr) {
-        simd::store(e + i, ea);
-        simd::store(e + i + 16, ec);
+        simd::storeu(e + i, ea);
+        simd::storeu(e + i + 16, ec);
       }
       s0 = simd::add(s0, ea);
       s1 = simd::add(s1, ec);
       x0 = simd::add(x0, a);
       x1 = simd::add(x1, c);
     }
-    if (keep != nullptr) keep->maxes[v0 / kBlock] = mnew;
+    if (keep != nullptr) simd::storeu(keep->maxes + v0 / kBlock * simd::kLanes, mnew);
     s = simd::add(s0, s1);
     sx = simd::add(sx, simd::add(x0, x1));
     m = mnew;
@@ -191,17 +191,19 @@ void forward_backward_row(float* loss, float* lse, float* d, const float* x, flo
   const bool nt = stream && reinterpret_cast<uintptr_t>(d) % 64 == 0;
   const int64_t full = V / kBlock * kBlock;
   for (int64_t v0 = 0; v0 < full; v0 += kBlock) {
-    const simd::vf f = simd::mul(gv, simd::exp_no_overflow(simd::sub(keep.maxes[v0 / kBlock], lv)));
+    const simd::vf f = simd::mul(
+        gv,
+        simd::exp_no_overflow(simd::sub(simd::loadu(keep.maxes + v0 / kBlock * simd::kLanes), lv)));
     const float* e = keep.exps + v0;
     float* db = d + v0;
     if (nt) {
       // An overwrite of a buffer far bigger than cache: non-temporal stores skip the read for
       // ownership, so memory sees one read of the logits and one write of dlogits.
       for (int64_t i = 0; i < kBlock; i += 16)
-        simd::stream(db + i, simd::fmsub(f, simd::load(e + i), ov));
+        simd::stream(db + i, simd::fmsub(f, simd::loadu(e + i), ov));
     } else {
       for (int64_t i = 0; i < kBlock; i += 16)
-        simd::storeu(db + i, simd::fmsub(f, simd::load(e + i), ov));
+        simd::storeu(db + i, simd::fmsub(f, simd::loadu(e + i), ov));
     }
   }
   for (int64_t v = full; v < V; v += 16) {
@@ -248,9 +250,9 @@ void cross_entropy_forward_backward(T* losses, T* lse, T* dlogits, const T* dlos
 #pragma omp parallel
     {
       // Per-thread row buffers (128 KiB + 8 KiB at V = 32768): they stay in L2.
-      std::vector<simd::vf> exps(size_t(V / kBlock * kBlock / simd::kLanes));
-      std::vector<simd::vf> maxes(size_t(V / kBlock));
-      const BlockExps keep{reinterpret_cast<float*>(exps.data()), maxes.data()};
+      std::vector<float> exps(size_t(V / kBlock * kBlock));
+      std::vector<float> maxes(size_t(V / kBlock * simd::kLanes));
+      const BlockExps keep{exps.data(), maxes.data()};
 #pragma omp for schedule(dynamic, row_chunk(V))
       for (int64_t n = 0; n < N; ++n) {
         forward_backward_row(losses + n, lse + n, dlogits + n * V, logits + n * V, dloss[n],
