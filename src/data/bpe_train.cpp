@@ -24,11 +24,11 @@ double seconds_since(Clock::time_point t) {
 
 uint64_t key_of(uint32_t a, uint32_t b) { return uint64_t(a) << 32 | b; }
 
-struct StrHash {
+struct ViewHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
-using WordCounts = std::unordered_map<std::string_view, int64_t, StrHash, std::equal_to<>>;
+using WordCounts = std::unordered_map<std::string_view, int64_t, ViewHash, std::equal_to<>>;
 
 // Counts the pre-tokenised pieces of every text on all threads: one map per chunk of text, then
 // merged. The views point into `texts`.

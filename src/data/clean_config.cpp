@@ -18,6 +18,9 @@
 
 // GCC 12 reports a false -Wrestrict inside std::string concatenation (GCC bug 105329); the
 // messages below are built by concatenation, so the warning is silenced for this file only.
+// Pushed and popped at the end: in a unity build the files after this one share its translation
+// unit and keep the warning.
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wrestrict"
 
 namespace seekforge::data {
@@ -334,3 +337,5 @@ CleanConfig load_clean_config(const std::string& path) {
 }
 
 }  // namespace seekforge::data
+
+#pragma GCC diagnostic pop

@@ -38,7 +38,7 @@ Tokenizer sft_tokenizer(const std::string& name_or_path) {
 
 namespace {
 
-bool blank(std::string_view line) {
+bool spaces_only(std::string_view line) {
   return std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t'; });
 }
 
@@ -147,7 +147,7 @@ class SftSource final : public TokenSource {
       begin = end + 1;
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (blank(line)) continue;
+      if (spaces_only(line)) continue;
       const std::string at = path_ + ":" + std::to_string(line_no) + ": ";
       // Checked on the raw bytes: the fields' text is inside them, and the parser's own message
       // for a bad byte does not say that the data is not UTF-8.

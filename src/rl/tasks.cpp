@@ -245,11 +245,11 @@ Problem countdown_candidate(const TaskConfig& c, Draws& d, bool with_solution) {
 
 // ---- Checking answers (never throws) ----
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  while (!s.empty() && is_ascii_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ascii_space(s.back())) s.remove_suffix(1);
   return s;
 }
 
@@ -342,7 +342,7 @@ class CountdownParser {
   static constexpr int kMaxDepth = 64;
 
   void skip_space() {
-    while (pos_ < s_.size() && is_space(s_[pos_])) ++pos_;
+    while (pos_ < s_.size() && is_ascii_space(s_[pos_])) ++pos_;
   }
   bool starts_with(std::string_view t) const { return s_.substr(pos_).starts_with(t); }
 

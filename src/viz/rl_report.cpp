@@ -30,7 +30,7 @@ using namespace report_parts;
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
 
 // Keys of a step line other than the reward_* terms; any one of them makes a line a step line.
 constexpr const char* kStepKeys[] = {"lr",        "accuracy",      "format_rate", "response_len",
@@ -149,7 +149,7 @@ double mean_finite(const std::vector<double>& v) {
   int64_t n = 0;
   for (double x : v)
     if (std::isfinite(x)) sum += x, ++n;
-  return n > 0 ? sum / double(n) : kNaN;
+  return n > 0 ? sum / double(n) : kNoValue;
 }
 
 // What rl.toml says about the run; empty strings where it says nothing.
@@ -267,7 +267,7 @@ std::vector<ReportFigure> rl_figures(const RlMetrics& m) {
       std::vector<double> v;
       for (const RlStepLine& s : m.steps) {
         const auto it = s.rewards.find(m.reward_terms[t]);
-        v.push_back(it == s.rewards.end() ? kNaN : it->second);
+        v.push_back(it == s.rewards.end() ? kNoValue : it->second);
       }
       ch.series.push_back(
           styled(m.reward_terms[t] + " term", steps, v, palette(static_cast<int>(t) + 3)));
@@ -354,7 +354,7 @@ std::vector<ReportFigure> rl_figures(const RlMetrics& m) {
     const std::vector<double> rollout = per_step(&RlStepLine::rollout_s);
     const std::vector<double> score = per_step(&RlStepLine::score_s);
     const std::vector<double> update = per_step(&RlStepLine::update_s);
-    std::vector<double> total(steps.size(), kNaN);
+    std::vector<double> total(steps.size(), kNoValue);
     for (size_t i = 0; i < steps.size(); ++i) {
       double sum = 0;
       bool any = false;

@@ -2,10 +2,11 @@
 """End-to-end check of R1-style post-training (run by ctest with the binary's path): write
 2-digit addition problems with worked solutions (`seekforge tasks`), fine-tune configs/tiny-chat.toml
 on them just long enough to learn the format and part of the arithmetic (`seekforge sft`),
-measure held-out accuracy (`rl --eval-only`), run GRPO with configs/rl-addition.toml and require
-the held-out accuracy to rise by at least 15 points; then a few steps of PPO and of evolution
-strategies from the same start, the RL report, and the refusals (an unknown config key named
-with its line, a starting checkpoint without a chat tokenizer). Standard library only.
+measure held-out accuracy (`rl --eval-only`), run the first 120 GRPO steps of
+configs/rl-addition.toml and require the held-out accuracy to rise by at least 15 points; then a
+few steps of PPO and of evolution strategies from the same start, the RL report, and the refusals
+(an unknown config key named with its line, a starting checkpoint without a chat tokenizer).
+Standard library only.
 """
 import json
 import os
@@ -24,6 +25,10 @@ BIN = sys.argv[1]
 MODEL = os.path.join(ROOT, "configs", "tiny-chat.toml")
 RL = os.path.join(ROOT, "configs", "rl-addition.toml")
 SFT_STEPS = 150
+# The config's 160 steps take the held-out accuracy 26% -> 57% (docs/rl.md), but 40 of them only
+# add the last 5 points: its learning rate is constant after the warm-up, so the first 120 steps
+# are the same steps and already reach 51% (+25), well above the +15 required, in 3/4 of the time.
+GRPO_STEPS = 120
 checks = Checks(BIN, timeout=900)
 run, check, failures = checks.run, checks.check, checks.failures
 
@@ -72,7 +77,8 @@ try:
 
     grpo = os.path.join(tmp, "grpo")
     t0 = time.time()
-    p = run("rl", "--config", RL, "--checkpoint", start, "--out-dir", grpo)
+    p = run("rl", "--config", RL, "--checkpoint", start, "--out-dir", grpo,
+            "--set", f"rl.steps={GRPO_STEPS}")
     grpo_s = time.time() - t0
     lines = metrics(grpo)
     acc = held_out(lines)
@@ -81,7 +87,8 @@ try:
         check(abs(acc[0] - before) < 1e-9, f"the run's first evaluation {acc[0]} is --eval-only's {before}")
         lift = acc[-1] - acc[0]
         print(f"GRPO: held-out accuracy {100 * acc[0]:.1f}% -> {100 * acc[-1]:.1f}% "
-              f"({100 * lift:+.1f} points) in {grpo_s:.0f} s after {sft_s:.0f} s of SFT")
+              f"({100 * lift:+.1f} points) in {GRPO_STEPS} steps, {grpo_s:.0f} s, "
+              f"after {sft_s:.0f} s of SFT")
         check(lift >= 0.15, f"GRPO must lift held-out accuracy by >= 15 points: {acc}")
     steps = [m for m in lines if "reward_mean" in m]
     for key in ("reward_std", "accuracy", "format_rate", "kl", "clip_fraction", "response_len",

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "data/batch_values.h"
 #include "data/bucketed_source.h"
 #include "data/prefetch.h"
 #include "data/shard.h"
@@ -23,14 +24,9 @@ namespace fs = std::filesystem;
 using testing::expect_error;
 using testing::TempDir;
 
-std::vector<int64_t> values(const Tensor& t) {
-  const int64_t* p = t.data<int64_t>();
-  return std::vector<int64_t>(p, p + t.numel());
-}
-std::vector<uint8_t> mask_values(const Tensor& t) {
-  const uint8_t* p = t.data<uint8_t>();
-  return std::vector<uint8_t>(p, p + t.numel());
-}
+using testing::mask_values;
+using testing::values;
+
 bool same(const Batch& a, const Batch& b) {
   if (values(a.input_ids) != values(b.input_ids) || values(a.labels) != values(b.labels))
     return false;

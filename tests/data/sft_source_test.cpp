@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "data/batch_values.h"
 #include "data/chat.h"
 #include "data/temp_dir.h"
 #include "data/tokenizer_io.h"
@@ -23,15 +24,8 @@ using testing::expect_error;
 using testing::TempDir;
 using testing::write_bytes;
 
-std::vector<int64_t> values(const Tensor& t) {
-  const int64_t* p = t.data<int64_t>();
-  return std::vector<int64_t>(p, p + t.numel());
-}
-
-std::vector<uint8_t> mask_values(const Tensor& t) {
-  const uint8_t* p = t.data<uint8_t>();
-  return std::vector<uint8_t>(p, p + t.numel());
-}
+using testing::mask_values;
+using testing::values;
 
 std::string line(const std::string& prompt, const std::string& response) {
   return "{\"prompt\": \"" + prompt + "\", \"response\": \"" + response + "\"}\n";

@@ -7,19 +7,13 @@
 #include <string>
 
 #include "core/error.h"
+#include "error_of.h"
 #include "io/config.h"
 
 namespace seekforge {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using testing::error_of;
 
 const std::string kPath = "[data]\npath = \"d\"\n";
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "error_of.h"
 
 namespace seekforge {
 namespace {
@@ -25,14 +26,7 @@ std::string config_path(const std::string& name) {
 }
 
 // The message of the seekforge::Error that f throws, or "<no error>".
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using testing::error_of;
 
 std::string parse_error(const std::string& text, const std::vector<std::string>& overrides = {}) {
   return error_of([&] { parse_config(text, "test.toml", overrides); });

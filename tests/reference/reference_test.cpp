@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 // GCC 12 at -O3 reports a false -Wrestrict inside std::string concatenation (GCC bug 105329).
+// Pushed and popped at the end: in a unity build the files after this one share its translation
+// unit and keep the warning.
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wrestrict"
 
 #include <algorithm>
@@ -21,7 +24,7 @@
 namespace seekforge {
 namespace {
 
-struct Fixture {
+struct OpFixture {
   std::map<std::string, Tensor> t;
   std::map<std::string, std::string> meta;
   const Tensor& operator[](const std::string& name) const {
@@ -32,8 +35,8 @@ struct Fixture {
   double num(const std::string& key) const { return std::stod(meta.at(key)); }
 };
 
-Fixture load(const std::string& name) {
-  Fixture f;
+OpFixture load_op(const std::string& name) {
+  OpFixture f;
   for (auto& [n, t] : load_tensors(std::string(SEEKFORGE_SOURCE_DIR) + "/tests/reference/fixtures/" +
                                    name + ".safetensors",
                                    &f.meta))
@@ -42,7 +45,7 @@ Fixture load(const std::string& name) {
 }
 
 // max_i |a_i - b_i| / max_i |b_i|
-double rel_err(const Tensor& a, const Tensor& b) {
+double op_rel_err(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(a.shape(), b.shape());
   Tensor x = a.to(DType::f64).contiguous(), y = b.to(DType::f64).contiguous();
   double num = 0, den = 0;
@@ -53,7 +56,7 @@ double rel_err(const Tensor& a, const Tensor& b) {
   return den > 0 ? num / den : num;
 }
 
-Tensor input(const Fixture& f, const std::string& name, DType dt) {
+Tensor input(const OpFixture& f, const std::string& name, DType dt) {
   Tensor x = f[name].to(dt).clone();
   x.set_requires_grad(true);
   return x;
@@ -68,7 +71,7 @@ TEST_P(Reference, Attention) {
   for (const char* name : {"attention_causal", "attention_window", "attention_gqa",
                            "attention_padmask"}) {
     SCOPED_TRACE(name);
-    Fixture f = load(name);
+    OpFixture f = load_op(name);
     Tensor q = input(f, "q", dt), k = input(f, "k", dt), v = input(f, "v", dt);
     ops::AttentionOptions opt;
     opt.window = static_cast<int64_t>(f.num("window"));
@@ -76,49 +79,49 @@ TEST_P(Reference, Attention) {
     if (f.meta.at("key_mask") == "1") opt.key_keep = f["key_mask"];
     Tensor out = ops::attention(q, k, v, opt);
     out.backward(f["dout"].to(dt));
-    EXPECT_LE(rel_err(out, f["out"]), tolerance(dt));
-    EXPECT_LE(rel_err(q.grad(), f["dq"]), tolerance(dt));
-    EXPECT_LE(rel_err(k.grad(), f["dk"]), tolerance(dt));
-    EXPECT_LE(rel_err(v.grad(), f["dv"]), tolerance(dt));
+    EXPECT_LE(op_rel_err(out, f["out"]), tolerance(dt));
+    EXPECT_LE(op_rel_err(q.grad(), f["dq"]), tolerance(dt));
+    EXPECT_LE(op_rel_err(k.grad(), f["dk"]), tolerance(dt));
+    EXPECT_LE(op_rel_err(v.grad(), f["dv"]), tolerance(dt));
   }
 }
 
 TEST_P(Reference, RmsNorm) {
   const DType dt = GetParam();
-  Fixture f = load("rmsnorm");
+  OpFixture f = load_op("rmsnorm");
   Tensor x = input(f, "x", dt), w = input(f, "w", dt);
   Tensor y = ops::rms_norm(x, w, f.num("eps"));
   y.backward(f["dout"].to(dt));
-  EXPECT_LE(rel_err(y, f["y"]), tolerance(dt));
-  EXPECT_LE(rel_err(x.grad(), f["dx"]), tolerance(dt));
-  EXPECT_LE(rel_err(w.grad(), f["dw"]), tolerance(dt));
+  EXPECT_LE(op_rel_err(y, f["y"]), tolerance(dt));
+  EXPECT_LE(op_rel_err(x.grad(), f["dx"]), tolerance(dt));
+  EXPECT_LE(op_rel_err(w.grad(), f["dw"]), tolerance(dt));
 }
 
 TEST_P(Reference, Rope) {
   const DType dt = GetParam();
-  Fixture f = load("rope");
+  OpFixture f = load_op("rope");
   Tensor x = input(f, "x", dt);
   Tensor y = ops::rope(x, static_cast<int64_t>(f.num("start_pos")), f.num("theta"));
   y.backward(f["dout"].to(dt));
-  EXPECT_LE(rel_err(y, f["out"]), tolerance(dt));
-  EXPECT_LE(rel_err(x.grad(), f["dx"]), tolerance(dt));
+  EXPECT_LE(op_rel_err(y, f["out"]), tolerance(dt));
+  EXPECT_LE(op_rel_err(x.grad(), f["dx"]), tolerance(dt));
 }
 
 TEST_P(Reference, CrossEntropyWithLabelSmoothing) {
   const DType dt = GetParam();
-  Fixture f = load("cross_entropy");
+  OpFixture f = load_op("cross_entropy");
   for (bool smooth : {true, false}) {
     Tensor logits = input(f, "logits", dt);
     Tensor loss = ops::cross_entropy(logits, f["targets"], smooth ? f.num("label_smoothing") : 0.0);
     loss.backward();
-    EXPECT_LE(rel_err(loss, f[smooth ? "loss" : "loss_plain"]), tolerance(dt));
-    EXPECT_LE(rel_err(logits.grad(), f[smooth ? "dlogits" : "dlogits_plain"]), tolerance(dt));
+    EXPECT_LE(op_rel_err(loss, f[smooth ? "loss" : "loss_plain"]), tolerance(dt));
+    EXPECT_LE(op_rel_err(logits.grad(), f[smooth ? "dlogits" : "dlogits_plain"]), tolerance(dt));
   }
 }
 
 TEST_P(Reference, AdamWTenSteps) {
   const DType dt = GetParam();
-  Fixture f = load("adamw");
+  OpFixture f = load_op("adamw");
   std::vector<Tensor> p;
   for (int i = 0; i < 3; ++i) p.push_back(f["p" + std::to_string(i) + "_init"].to(dt).clone());
   const double lr = f.num("lr");
@@ -130,7 +133,7 @@ TEST_P(Reference, AdamWTenSteps) {
     for (int i = 0; i < 3; ++i) p[i].set_grad(f["p" + std::to_string(i) + "_grads"].select(0, s).to(dt).clone());
     opt.step();
     for (int i = 0; i < 3; ++i)
-      ASSERT_LE(rel_err(p[i], f["p" + std::to_string(i) + "_after"].select(0, s)), tolerance(dt))
+      ASSERT_LE(op_rel_err(p[i], f["p" + std::to_string(i) + "_after"].select(0, s)), tolerance(dt))
           << "param " << i << " after step " << s + 1;
   }
 }
@@ -140,3 +143,5 @@ INSTANTIATE_TEST_SUITE_P(F32AndF64, Reference, ::testing::Values(DType::f32, DTy
 
 }  // namespace
 }  // namespace seekforge
+
+#pragma GCC diagnostic pop

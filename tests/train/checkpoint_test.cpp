@@ -13,7 +13,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string fresh_dir(const std::string& name) {
+std::string fresh_ckpt_dir(const std::string& name) {
   const std::string d = fs::temp_directory_path() / ("sf-ckpt-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
@@ -29,7 +29,7 @@ train::Checkpoint make(int64_t step, float fill, int64_t n = 1000) {
 }
 
 TEST(Checkpoint, RoundTripAndKeepLast) {
-  const std::string d = fresh_dir("roundtrip");
+  const std::string d = fresh_ckpt_dir("roundtrip");
   for (int64_t s = 1; s <= 4; ++s) train::save_checkpoint(d, make(s * 10, static_cast<float>(s)), 2);
   EXPECT_FALSE(fs::exists(d + "/step-000010"));
   EXPECT_FALSE(fs::exists(d + "/step-000020"));
@@ -53,7 +53,7 @@ void expect_refused(const std::string& dir, const std::string& needle) {
 }
 
 TEST(Checkpoint, DamageIsRefusedNamingTheFile) {
-  const std::string d = fresh_dir("damage");
+  const std::string d = fresh_ckpt_dir("damage");
   const std::string c = train::save_checkpoint(d, make(5, 1.0f), 3);
   // A flipped byte inside the tensor data (the header stays valid).
   {
@@ -80,7 +80,7 @@ TEST(Checkpoint, DamageIsRefusedNamingTheFile) {
 // A writer killed with SIGKILL at arbitrary moments never leaves a checkpoint that looks whole
 // but is not: the newest checkpoint always loads.
 TEST(Checkpoint, KillNineDuringWritesLeavesALoadableCheckpoint) {
-  const std::string d = fresh_dir("kill9");
+  const std::string d = fresh_ckpt_dir("kill9");
   train::save_checkpoint(d, make(1, 1.0f, 1 << 18), 2);
   for (int round = 0; round < 6; ++round) {
     const pid_t pid = ::fork();

@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string fresh_dir(const std::string& name) {
+std::string fresh_precision_dir(const std::string& name) {
   return testing::fresh_run_dir("sf-precision-", name);
 }
 using testing::read_metrics;
@@ -55,7 +55,7 @@ TEST(Precision, Bf16AndFp16TrackFp32OnTinyAfter300Steps) {
   opt.quiet = true;
   std::map<std::string, double> val;
   for (const std::string p : {"fp32", "bf16", "fp16"}) {
-    const std::string dir = fresh_dir(p);
+    const std::string dir = fresh_precision_dir(p);
     const train::TrainSummary s = train::run_training(text_config(dir, p), opt);
     EXPECT_EQ(s.result, train::TrainResult::finished) << p;
     EXPECT_EQ(s.step, 300) << p;
@@ -75,7 +75,7 @@ TEST(Precision, Bf16AndFp16TrackFp32OnTinyAfter300Steps) {
 
 TEST(Precision, Fp16OverflowsBackOffAndAreNotBadSteps) {
   if (std::getenv("SEEKFORGE_SANITIZED")) GTEST_SKIP() << "too slow under sanitizers";
-  const std::string dir = fresh_dir("overflow");
+  const std::string dir = fresh_precision_dir("overflow");
   Config c = text_config(dir, "fp16");
   c.train.max_steps = 40;
   c.train.max_bad_steps = 2;  // overflows must not count towards it

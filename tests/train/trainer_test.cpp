@@ -16,6 +16,7 @@
 #include "data/chat.h"
 #include "data/source.h"
 #include "data/tokenizer_io.h"
+#include "error_of.h"
 #include "nn/transformer.h"
 #include "train/checkpoint.h"
 #include "train/run_dir.h"
@@ -329,14 +330,7 @@ TEST(Trainer, SignalStopsWithACheckpoint) {
   fs::remove_all(dir);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using testing::error_of;
 
 // train.init_from: the first step of the new run computes its loss with the checkpoint's weights
 // (parameters and the MoE correction-bias buffers), while the optimiser and schedule start fresh.

@@ -103,9 +103,9 @@ TEST(Report, WritesHtmlAndEveryChart) {
 TEST(Report, TornLastLineIsSkippedWithAWarning) {
   TempDir dir;
   write_run(dir, "{\"step\":41,\"loss\":0.5,\"ce_lo");
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   const ReportResult r = write_report(dir.path());
-  const std::string err = testing::internal::GetCapturedStderr();
+  const std::string err = ::testing::internal::GetCapturedStderr();
   const std::string where = dir.file("metrics.jsonl") + ":45";  // 40 training + 4 eval lines
   EXPECT_NE(err.find(where), std::string::npos) << err;
   ASSERT_FALSE(r.warnings.empty());

@@ -39,7 +39,7 @@ std::string grpo_line(int step) {
          ",\"score_s\":0.01,\"update_s\":0.9,\"future_key\":\"x\"}\n";
 }
 
-std::string eval_line(int step, double acc) {
+std::string rl_eval_line(int step, double acc) {
   return "{\"step\":" + std::to_string(step) + ",\"test_accuracy\":" + num(acc) +
          ",\"test_format_rate\":" + num(0.6 + 0.01 * step) +
          ",\"test_response_len\":" + num(28 - 0.2 * step) + ",\"eval_s\":3.1}\n";
@@ -47,10 +47,10 @@ std::string eval_line(int step, double acc) {
 
 // A GRPO run of 30 steps, evaluated at step 0, 10, 20 and 30, with a checkpoint at 30.
 void write_grpo_run(const TempDir& dir, const std::string& tail = "") {
-  std::string metrics = eval_line(0, 0.25);
+  std::string metrics = rl_eval_line(0, 0.25);
   for (int s = 1; s <= 30; ++s) {
     metrics += grpo_line(s);
-    if (s % 10 == 0) metrics += eval_line(s, 0.25 + 0.009 * s);
+    if (s % 10 == 0) metrics += rl_eval_line(s, 0.25 + 0.009 * s);
   }
   write_bytes(dir.file("metrics.jsonl"), metrics + tail);
   write_bytes(dir.file("rl.toml"),
@@ -59,7 +59,7 @@ void write_grpo_run(const TempDir& dir, const std::string& tail = "") {
   write_bytes(dir.file("step-000030/state.json"), "{}");
 }
 
-bool drew(const Canvas& c, const std::string& text) {
+bool has_text(const Canvas& c, const std::string& text) {
   for (const TextItem& t : c.texts())
     if (t.text == text) return true;
   return false;
@@ -100,24 +100,24 @@ TEST(RlReport, ChartsNameEverySeriesAndTheHeldOutAccuracy) {
   const ReportFigure* reward = figure(figs, "reward");
   ASSERT_NE(reward, nullptr);
   for (const char* s : {"Reward", "reward mean", "mean ± std", "accuracy term", "format term"})
-    EXPECT_TRUE(drew(*reward->canvas, s)) << s;
+    EXPECT_TRUE(has_text(*reward->canvas, s)) << s;
   const ReportFigure* accuracy = figure(figs, "accuracy");
   ASSERT_NE(accuracy, nullptr);
-  EXPECT_TRUE(drew(*accuracy->canvas, "Held-out accuracy 25.0% -> 52.0%"));
-  EXPECT_TRUE(drew(*accuracy->canvas, "training rollouts"));
-  EXPECT_TRUE(drew(*accuracy->canvas, "held-out test"));
+  EXPECT_TRUE(has_text(*accuracy->canvas, "Held-out accuracy 25.0% -> 52.0%"));
+  EXPECT_TRUE(has_text(*accuracy->canvas, "training rollouts"));
+  EXPECT_TRUE(has_text(*accuracy->canvas, "held-out test"));
   const ReportFigure* length = figure(figs, "response_length");
   ASSERT_NE(length, nullptr);
-  EXPECT_TRUE(drew(*length->canvas, "response length (tokens)"));
+  EXPECT_TRUE(has_text(*length->canvas, "response length (tokens)"));
   const ReportFigure* kl = figure(figs, "kl_clip");
   ASSERT_NE(kl, nullptr);
-  EXPECT_TRUE(drew(*kl->canvas, "KL divergence from the reference model"));
-  EXPECT_TRUE(drew(*kl->canvas, "Clipping"));
-  EXPECT_FALSE(drew(*kl->canvas, "clip ε"));  // GRPO logs no clip bound
+  EXPECT_TRUE(has_text(*kl->canvas, "KL divergence from the reference model"));
+  EXPECT_TRUE(has_text(*kl->canvas, "Clipping"));
+  EXPECT_FALSE(has_text(*kl->canvas, "clip ε"));  // GRPO logs no clip bound
   const ReportFigure* time = figure(figs, "time");
   ASSERT_NE(time, nullptr);
   for (const char* s : {"rollout", "score", "update", "total"})
-    EXPECT_TRUE(drew(*time->canvas, s)) << s;
+    EXPECT_TRUE(has_text(*time->canvas, s)) << s;
 }
 
 TEST(RlReport, WritesHtmlAndEveryChart) {
@@ -153,14 +153,14 @@ TEST(RlReport, WritesHtmlAndEveryChart) {
 
 TEST(RlReport, EvolutionRunHasNoKlChart) {
   TempDir dir;
-  std::string metrics = eval_line(0, 0.1);
+  std::string metrics = rl_eval_line(0, 0.1);
   for (int g = 1; g <= 12; ++g)
     metrics += "{\"step\":" + std::to_string(g) + ",\"reward_mean\":" + num(0.1 + 0.02 * g) +
                ",\"reward_std\":0.05,\"reward_best\":" + num(0.2 + 0.03 * g) +
                ",\"best_fitness\":" + num(0.2 + 0.03 * g) + ",\"accuracy\":" + num(0.1 + 0.02 * g) +
                ",\"format_rate\":0.9,\"response_len\":12,\"rollout_s\":0.5,\"score_s\":0.01," +
                "\"update_s\":0.02}\n";
-  metrics += eval_line(12, 0.3);
+  metrics += rl_eval_line(12, 0.3);
   write_bytes(dir.file("metrics.jsonl"), metrics);
   write_bytes(dir.file("rl.toml"), "[rl]\nalgo = \"es\"\n");  // no [task]
   const ReportResult r = write_rl_report(dir.path());
@@ -180,7 +180,7 @@ TEST(RlReport, EvolutionRunHasNoKlChart) {
   const std::vector<ReportFigure> figs = rl_figures(read_rl_metrics(dir.file("metrics.jsonl")));
   const ReportFigure* reward = figure(figs, "reward");
   ASSERT_NE(reward, nullptr);
-  EXPECT_TRUE(drew(*reward->canvas, "best of the generation"));
+  EXPECT_TRUE(has_text(*reward->canvas, "best of the generation"));
 
   RlMetrics one;
   one.evals.push_back({0, 0.4, 0.5, 20, 1});
@@ -192,9 +192,9 @@ TEST(RlReport, EvolutionRunHasNoKlChart) {
 TEST(RlReport, TornLastLineIsSkippedWithAWarning) {
   TempDir dir;
   write_grpo_run(dir, "{\"step\":31,\"reward_mean\":0.5,\"kl");
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   const ReportResult r = write_rl_report(dir.path());
-  const std::string err = testing::internal::GetCapturedStderr();
+  const std::string err = ::testing::internal::GetCapturedStderr();
   const std::string where = dir.file("metrics.jsonl") + ":35";  // 30 step + 4 evaluation lines
   EXPECT_NE(err.find(where), std::string::npos) << err;
   ASSERT_EQ(r.warnings.size(), 1u);
