@@ -109,6 +109,15 @@ RowStats row_stats(const float* x, int64_t V, const BlockExps* keep = nullptr) {
 }
 #endif
 
+// The row's log-sum-exp from its statistics; stores the row's loss. Combined in double:
+// lse - x_t loses digits to cancellation when p_target is close to 1.
+template <typename T>
+inline double row_lse(const RowStats& st, double x_t, double eps, int64_t V, T* loss) {
+  const double l = st.max + std::log(st.sumexp);
+  *loss = T((1.0 - eps) * (l - x_t) + eps * (l - st.sumx / double(V)));
+  return l;
+}
+
 // One row of the forward: the row's loss and log-sum-exp (0 and 0 for an ignored row).
 template <typename T>
 inline void forward_row(T* loss, T* lse, const T* x, int64_t t, int64_t V, double eps,
@@ -118,11 +127,8 @@ inline void forward_row(T* loss, T* lse, const T* x, int64_t t, int64_t V, doubl
     *lse = 0;
     return;
   }
-  const RowStats st = row_stats(x, V);
-  const double l = st.max + std::log(st.sumexp);
+  const double l = row_lse(row_stats(x, V), double(x[t]), eps, V, loss);
   *lse = T(l);
-  // Combined in double: lse - x_t loses digits to cancellation when p_target is close to 1.
-  *loss = T((1.0 - eps) * (l - double(x[t])) + eps * (l - st.sumx / double(V)));
 }
 
 // One row of the backward: d (+= or =) g * (softmax(x) - ((1-eps) onehot(t) + eps/V)).
@@ -180,12 +186,8 @@ void forward_backward_row(float* loss, float* lse, float* d, const float* x, flo
     std::fill(d, d + V, 0.0f);
     return;
   }
-  const RowStats st = row_stats(x, V, &keep);
-  const double l = st.max + std::log(st.sumexp);
-  *lse = float(l);
-  *loss = float((1.0 - label_smoothing) * (l - double(x[t])) +
-                label_smoothing * (l - st.sumx / double(V)));
-  const float lf = float(l);
+  const float lf = float(row_lse(row_stats(x, V, &keep), double(x[t]), label_smoothing, V, loss));
+  *lse = lf;
   const float off = g * label_smoothing / float(V);
   const simd::vf gv = simd::set1(g), lv = simd::set1(lf), ov = simd::set1(off);
   const bool nt = stream && reinterpret_cast<uintptr_t>(d) % 64 == 0;
