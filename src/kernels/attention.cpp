@@ -374,8 +374,8 @@ void forward_tiled(T* out, T* lse, const T* q, const T* k, const T* v, const uin
     const uint8_t* keep = key_keep ? key_keep + b * Tk : nullptr;
 
     const T* qrows = q + ((b * Tq + i0) * H + h) * Dqk;
-    const T* kbase = k + (b * Tk * KV + kvh) * Dqk;
-    const T* vbase = v + (b * Tk * KV + kvh) * Dv;
+    const T* kbase = k + (b * s.key_rows() * KV + kvh) * Dqk;
+    const T* vbase = v + (b * s.key_rows() * KV + kvh) * Dv;
 
     alignas(64) T O[kBq * kMaxD];
     alignas(64) T Kt[kMaxD * kBk];
@@ -638,7 +638,7 @@ void attention_forward_naive(T* out, T* lse, const T* q, const T* k, const T* v,
         double mx = -std::numeric_limits<double>::infinity();
         for (int64_t j = 0; j < Tk; ++j) {
           if (!key_visible(j, p, s.window, keep)) continue;
-          const T* kj = k + ((b * Tk + j) * KV + kvh) * Dqk;
+          const T* kj = k + ((b * s.key_rows() + j) * KV + kvh) * Dqk;
           double dot = 0;
           for (int64_t d = 0; d < Dqk; ++d) dot += double(qi[d]) * double(kj[d]);
           score[j] = dot * double(scale);
@@ -657,7 +657,7 @@ void attention_forward_naive(T* out, T* lse, const T* q, const T* k, const T* v,
           if (!key_visible(j, p, s.window, keep)) continue;
           const double e = std::exp(score[j] - mx);
           sum += e;
-          const T* vj = v + ((b * Tk + j) * KV + kvh) * Dv;
+          const T* vj = v + ((b * s.key_rows() + j) * KV + kvh) * Dv;
           for (int64_t d = 0; d < Dv; ++d) acc[d] += e * double(vj[d]);
         }
         for (int64_t d = 0; d < Dv; ++d) oi[d] = T(acc[d] / sum);

@@ -11,6 +11,9 @@
 // Layout (all row-major, contiguous; q is exactly a projection output viewed as [B,T,H,hd]):
 //   q   [B, Tq, H,  Dqk]      k [B, Tk, KV, Dqk]      v [B, Tk, KV, Dv]
 //   out [B, Tq, H,  Dv]       lse [B, H, Tq]          key_keep [B, Tk] or nullptr
+// except that forward may read k and v from a buffer holding kv_rows >= Tk positions per batch
+// row (a KV cache of fixed capacity filled up to Tk): row j of batch b is then at
+// (b * kv_rows + j) * KV, so decoding never copies the cache.
 //
 // Semantics:
 // - GQA: H % KV == 0; query head h reads key/value head h / (H / KV).
@@ -64,6 +67,10 @@ struct AttentionShape {
   int64_t Dqk = 0;
   int64_t Dv = 0;
   int64_t window = 0;
+  // Key/value positions allocated per batch row (forward only; backward takes kv_rows == Tk).
+  // 0 means Tk.
+  int64_t kv_rows = 0;
+  int64_t key_rows() const { return kv_rows > 0 ? kv_rows : Tk; }
 };
 
 // Largest Dqk / Dv handled by the tiled kernels (their per-thread tiles live on the stack).

@@ -15,6 +15,20 @@ using Grads = std::vector<Tensor>;
 
 namespace {
 
+// Key/value positions per batch row when k and v can be read in place: each position's heads
+// contiguous, batch rows a whole number of positions apart (a KV cache narrowed to its filled
+// length); 0 when they must be copied.
+int64_t rows_in_place(const Tensor& k, const Tensor& v) {
+  const int64_t KV = k.size(2), Dk = k.size(3), Dv = v.size(3);
+  const bool rows_dense = k.stride(3) == 1 && k.stride(2) == Dk && k.stride(1) == KV * Dk &&
+                          v.stride(3) == 1 && v.stride(2) == Dv && v.stride(1) == KV * Dv;
+  if (!rows_dense) return 0;
+  if (k.size(0) == 1) return k.size(1);
+  if (k.stride(0) % (KV * Dk) != 0 || v.stride(0) % (KV * Dv) != 0) return 0;
+  const int64_t rows = k.stride(0) / (KV * Dk);
+  return rows >= k.size(1) && v.stride(0) / (KV * Dv) == rows ? rows : 0;
+}
+
 Tensor attention_on(const Tensor& q, const Tensor& k, const Tensor& v,
                     const AttentionOptions& options) {
   const char* op = "attention";
@@ -55,7 +69,10 @@ Tensor attention_on(const Tensor& q, const Tensor& k, const Tensor& v,
     keep = options.key_keep.contiguous();
   }
   const double scale = options.scale > 0 ? options.scale : 1.0 / std::sqrt(static_cast<double>(s.Dqk));
-  Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+  // Backward reads k and v packed, so only an unrecorded call (decoding) reads them in place.
+  if (!autograd::should_record({&q, &k, &v})) s.kv_rows = rows_in_place(k, v);
+  Tensor qc = q.contiguous();
+  Tensor kc = s.kv_rows > 0 ? k : k.contiguous(), vc = s.kv_rows > 0 ? v : v.contiguous();
   Tensor out = empty({s.B, s.Tq, s.H, s.Dv}, q.dtype());
   Tensor lse = empty({s.B, s.H, s.Tq}, q.dtype());
   const uint8_t* pk = keep.defined() ? keep.data<uint8_t>() : nullptr;

@@ -2,6 +2,11 @@
 // errors they raise on bad input.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "autograd/node.h"
+#include "kernels/attention.h"
+
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/gradcheck.h"
@@ -140,6 +145,41 @@ TEST(FusedOps, BadInputs) {
       [] { ops::attention(zeros({1, 4, 2, 8}), zeros({1, 4, 2, 4}), zeros({1, 4, 2, 8})); },
       "do not agree");
   expect_error_mentions([] { ops::swiglu(zeros({3}), zeros({4})); }, "swiglu: gate");
+}
+
+TEST(FusedOps, AttentionReadsANarrowedCacheInPlace) {
+  // Decoding reads k and v from a cache of 11 positions filled to 7: the in-place read (no
+  // gradient) and the packed copy (with one) must agree to the bit, and with the naive twin.
+  for (int64_t window : {0, 3}) {
+    for (int64_t Tq : {1, 4}) {
+      const int64_t B = 3, cap = 11, Tk = 7, H = 4, KV = 2, D = 8;
+      Generator gen(5);
+      Tensor kc = randn({B, cap, KV, D}, DType::f32, &gen);
+      Tensor vc = randn({B, cap, KV, D}, DType::f32, &gen);
+      Tensor q = randn({B, Tq, H, D}, DType::f32, &gen);
+      Tensor k = kc.narrow(1, 0, Tk), v = vc.narrow(1, 0, Tk);
+      ASSERT_FALSE(k.is_contiguous());
+      ops::AttentionOptions opt;
+      opt.window = window;
+      std::vector<float> in_place;
+      {
+        autograd::NoGradGuard no_grad;
+        in_place = ops::attention(q, k, v, opt).to_vector_f32();
+      }
+      Tensor qg = q.detach();
+      qg.set_requires_grad(true);
+      const auto packed = ops::attention(qg, k, v, opt).to_vector_f32();
+      ASSERT_EQ(in_place, packed) << "window " << window << " Tq " << Tq;
+
+      kernels::AttentionShape s{B, Tq, Tk, H, KV, D, D, window};
+      std::vector<float> naive(in_place.size()), lse(static_cast<size_t>(B * H * Tq));
+      Tensor kp = k.contiguous(), vp = v.contiguous();
+      kernels::attention_forward_naive(naive.data(), lse.data(), q.data<float>(),
+                                       kp.data<float>(), vp.data<float>(), nullptr,
+                                       1.0f / std::sqrt(8.0f), s);
+      for (size_t i = 0; i < naive.size(); ++i) ASSERT_NEAR(in_place[i], naive[i], 1e-5);
+    }
+  }
 }
 
 TEST(FusedOps, AttentionRowWithNoKeyIsZero) {
