@@ -18,29 +18,30 @@ namespace seekforge::apps {
 
 namespace {
 
-struct Args {
+struct DatasetArgs {
   std::string tokenizer, in, out, dir;
   double val_fraction = 0.01;
   uint64_t seed = 0;
   int64_t shard_tokens = int64_t{1} << 24;
-} g;
+} dataset_args;
 
 CLI::App* g_tokenize = nullptr;
 CLI::App* g_stats = nullptr;
 
 int run_tokenize() {
-  data::Tokenizer tok = data::load_tokenizer(g.tokenizer);
+  data::Tokenizer tok = data::load_tokenizer(dataset_args.tokenizer);
   data::TokenizeOptions opt;
-  opt.val_fraction = g.val_fraction;
-  opt.seed = g.seed;
-  opt.shard_tokens = g.shard_tokens;
+  opt.val_fraction = dataset_args.val_fraction;
+  opt.seed = dataset_args.seed;
+  opt.shard_tokens = dataset_args.shard_tokens;
   opt.progress = true;
   data::TokenizeStats st;
-  const data::Manifest m = data::tokenize_corpus(g.in, tok, g.tokenizer, g.out, opt, &st);
+  const data::Manifest m = data::tokenize_corpus(dataset_args.in, tok, dataset_args.tokenizer,
+                                                 dataset_args.out, opt, &st);
   std::printf(
       "wrote %s: %lld documents (%lld empty skipped), %.1f MB into %lld tokens in %lld shards; "
       "%.2f s, %.2f MB/s; tokenizer %s\n",
-      g.out.c_str(), static_cast<long long>(st.documents),
+      dataset_args.out.c_str(), static_cast<long long>(st.documents),
       static_cast<long long>(st.empty_documents), double(st.bytes) / 1e6,
       static_cast<long long>(st.tokens), static_cast<long long>(st.shards), st.seconds,
       st.seconds > 0 ? double(st.bytes) / st.seconds / 1e6 : 0.0, m.tokenizer_hash.c_str());
@@ -65,9 +66,9 @@ void print_split(const data::Manifest& m, const std::string& split) {
 
 int run_stats() {
   // Opening the Dataset validates every shard against the manifest, so the table is true.
-  const data::Dataset ds(g.dir);
+  const data::Dataset ds(dataset_args.dir);
   const data::Manifest& m = ds.manifest();
-  std::printf("dataset %s: vocabulary %lld, tokenizer %s, %zu shards\n", g.dir.c_str(),
+  std::printf("dataset %s: vocabulary %lld, tokenizer %s, %zu shards\n", dataset_args.dir.c_str(),
               static_cast<long long>(m.vocab_size), m.tokenizer_hash.c_str(), m.shards.size());
   print_split(m, "train");
   print_split(m, "val");
@@ -78,17 +79,19 @@ int run_stats() {
 
 void add_dataset_commands(CLI::App& data) {
   g_tokenize = data.add_subcommand("tokenize", "tokenize a cleaned corpus into token shards");
-  g_tokenize->add_option("--tokenizer", g.tokenizer, "tokenizer JSON")->required();
-  g_tokenize->add_option("--in", g.in, "JSONL file, .txt file or a directory of them")->required();
-  g_tokenize->add_option("--out", g.out, "dataset directory to write")->required();
-  g_tokenize->add_option("--val-fraction", g.val_fraction, "share of documents for val")
+  g_tokenize->add_option("--tokenizer", dataset_args.tokenizer, "tokenizer JSON")->required();
+  g_tokenize->add_option("--in", dataset_args.in, "JSONL file, .txt file or a directory of them")
+      ->required();
+  g_tokenize->add_option("--out", dataset_args.out, "dataset directory to write")->required();
+  g_tokenize->add_option("--val-fraction", dataset_args.val_fraction, "share of documents for val")
       ->capture_default_str();
-  g_tokenize->add_option("--seed", g.seed, "chooses the val documents")->capture_default_str();
-  g_tokenize->add_option("--shard-tokens", g.shard_tokens, "tokens per shard at most")
+  g_tokenize->add_option("--seed", dataset_args.seed, "chooses the val documents")
+      ->capture_default_str();
+  g_tokenize->add_option("--shard-tokens", dataset_args.shard_tokens, "tokens per shard at most")
       ->capture_default_str();
 
   g_stats = data.add_subcommand("stats", "per-domain documents and tokens of a dataset");
-  g_stats->add_option("dir", g.dir, "dataset directory")->required();
+  g_stats->add_option("dir", dataset_args.dir, "dataset directory")->required();
 }
 
 bool dataset_command_selected() {

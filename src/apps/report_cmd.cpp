@@ -13,23 +13,25 @@
 namespace seekforge::apps {
 
 namespace {
-struct Args {
+struct ReportArgs {
   std::string run_dir, out;
-} g;
+} report_args;
 }  // namespace
 
 CLI::App* add_report_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "report", "charts (PNG and SVG) and a self-contained report.html of a training or RL run");
-  sub->add_option("RUN_DIR", g.run_dir, "the run directory (train.out_dir, or an RL run's)")
+  sub->add_option("RUN_DIR", report_args.run_dir,
+                  "the run directory (train.out_dir, or an RL run's)")
       ->required();
-  sub->add_option("--out", g.out, "write the report here instead of into RUN_DIR");
+  sub->add_option("--out", report_args.out, "write the report here instead of into RUN_DIR");
   return sub;
 }
 
 int run_report() {
-  const viz::ReportResult r = viz::is_rl_run(g.run_dir) ? viz::write_rl_report(g.run_dir, g.out)
-                                                        : viz::write_report(g.run_dir, g.out);
+  const viz::ReportResult r = viz::is_rl_run(report_args.run_dir)
+                                  ? viz::write_rl_report(report_args.run_dir, report_args.out)
+                                  : viz::write_report(report_args.run_dir, report_args.out);
   std::printf("wrote %s (%zu chart files beside it)\n", r.html.c_str(), r.files.size() - 1);
   return 0;
 }

@@ -19,51 +19,53 @@
 namespace seekforge::apps {
 
 namespace {
-struct Args {
+struct TasksArgs {
   rl::TaskConfig config;
   std::string split = "train", out;
   int64_t count = 0;
   uint64_t seed = 0;
-} g;
+} tasks_args;
 }  // namespace
 
 CLI::App* add_tasks_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "tasks", "write generated arithmetic or Countdown problems with worked solutions (JSONL)");
-  sub->add_option("--task", g.config.name, "task: " + rl::task_names())->required();
-  sub->add_option("--min-digits", g.config.min_digits, "fewest operand digits (arithmetic)")
+  sub->add_option("--task", tasks_args.config.name, "task: " + rl::task_names())->required();
+  sub->add_option("--min-digits", tasks_args.config.min_digits,
+                  "fewest operand digits (arithmetic)")
       ->capture_default_str();
-  sub->add_option("--max-digits", g.config.max_digits, "most operand digits (arithmetic)")
+  sub->add_option("--max-digits", tasks_args.config.max_digits, "most operand digits (arithmetic)")
       ->capture_default_str();
-  sub->add_option("--countdown-numbers", g.config.countdown_numbers,
+  sub->add_option("--countdown-numbers", tasks_args.config.countdown_numbers,
                   "how many numbers a Countdown problem gives (2..6)")
       ->capture_default_str();
-  sub->add_option("--countdown-max", g.config.countdown_max,
+  sub->add_option("--countdown-max", tasks_args.config.countdown_max,
                   "Countdown numbers are drawn from [1, this]")
       ->capture_default_str();
-  sub->add_option("--test-fraction", g.config.test_fraction,
+  sub->add_option("--test-fraction", tasks_args.config.test_fraction,
                   "share of the problem space held out as the test split")
       ->capture_default_str();
-  sub->add_option("--split", g.split, "train or test")
+  sub->add_option("--split", tasks_args.split, "train or test")
       ->capture_default_str()
       ->check(CLI::IsMember({"train", "test"}));
-  sub->add_option("--count", g.count, "how many problems")
+  sub->add_option("--count", tasks_args.count, "how many problems")
       ->required()
       ->check(CLI::NonNegativeNumber);
-  sub->add_option("--seed", g.seed, "seed of the problem stream")->capture_default_str();
-  sub->add_option("--out", g.out, "output file (.jsonl)")->required();
+  sub->add_option("--seed", tasks_args.seed, "seed of the problem stream")->capture_default_str();
+  sub->add_option("--out", tasks_args.out, "output file (.jsonl)")->required();
   return sub;
 }
 
 int run_tasks() {
-  const rl::Task task(g.config);
+  const rl::Task task(tasks_args.config);
   std::vector<rl::Problem> problems;
-  if (g.split == "test") {
-    problems = task.test_set(g.count, g.seed);
+  if (tasks_args.split == "test") {
+    problems = task.test_set(tasks_args.count, tasks_args.seed);
   } else {
-    problems.reserve(static_cast<size_t>(g.count));
-    for (int64_t i = 0; i < g.count; ++i)
-      problems.push_back(task.sample(rl::TaskSplit::train, g.seed, static_cast<uint64_t>(i)));
+    problems.reserve(static_cast<size_t>(tasks_args.count));
+    for (int64_t i = 0; i < tasks_args.count; ++i)
+      problems.push_back(
+          task.sample(rl::TaskSplit::train, tasks_args.seed, static_cast<uint64_t>(i)));
   }
   std::string text;
   for (const rl::Problem& p : problems) {
@@ -71,13 +73,13 @@ int run_tasks() {
         {"prompt", p.prompt}, {"response", p.solution}, {"answer", p.answer}, {"target", p.target}};
     text += line.dump() + "\n";
   }
-  data::write_file_atomic(g.out, text);
+  data::write_file_atomic(tasks_args.out, text);
   std::printf("wrote %zu %s problems of task '%s' (seed %llu) to %s\n", problems.size(),
-              g.split.c_str(), g.config.name.c_str(), static_cast<unsigned long long>(g.seed),
-              g.out.c_str());
-  if (static_cast<int64_t>(problems.size()) < g.count)
+              tasks_args.split.c_str(), tasks_args.config.name.c_str(),
+              static_cast<unsigned long long>(tasks_args.seed), tasks_args.out.c_str());
+  if (static_cast<int64_t>(problems.size()) < tasks_args.count)
     std::printf("the test space of this config holds only %zu problems (asked for %lld)\n",
-                problems.size(), static_cast<long long>(g.count));
+                problems.size(), static_cast<long long>(tasks_args.count));
   return 0;
 }
 

@@ -17,7 +17,7 @@ namespace seekforge::apps {
 
 namespace {
 
-struct Args {
+struct TrainArgs {
   std::string config, resume, checkpoint, data, prompt, prompt_ids, weights, batch, out;
   std::vector<std::string> sets;
   int64_t max_tokens = 64, top_k = 0, eval_batches = 0;
@@ -27,7 +27,7 @@ struct Args {
   int metrics_port = 0;
   int64_t sample_every = 50;
   bool chat = false;
-} g;
+} train_args;
 
 std::vector<int64_t> parse_ids(const std::string& s) {
   std::vector<int64_t> ids;
@@ -58,8 +58,8 @@ Tensor json_matrix(const nlohmann::json& j, const char* key) {
     SF_CHECK(rows[b].is_array() && rows[b].size() == T)
         << "batch: '" << key << "' row " << b << " has a different length than row 0 (" << T << ")";
     for (const auto& x : rows[b]) {
-      SF_CHECK(x.is_number_integer()) << "batch: '" << key << "' row " << b << " holds " << x.dump()
-                                      << ", not an integer";
+      SF_CHECK(x.is_number_integer())
+          << "batch: '" << key << "' row " << b << " holds " << x.dump() << ", not an integer";
       v.push_back(x.get<int64_t>());
     }
   }
@@ -70,20 +70,22 @@ Tensor json_matrix(const nlohmann::json& j, const char* key) {
 
 CLI::App* add_train_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("train", "pretrain a model from a config");
-  sub->add_option("--config", g.config, "TOML config file")->required()->check(CLI::ExistingFile);
-  sub->add_option("--set", g.sets, "override a key: section.key=value (repeatable)");
-  sub->add_option("--resume", g.resume, "continue from this checkpoint directory")
+  sub->add_option("--config", train_args.config, "TOML config file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("--set", train_args.sets, "override a key: section.key=value (repeatable)");
+  sub->add_option("--resume", train_args.resume, "continue from this checkpoint directory")
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--metrics-port", g.metrics_port,
+  sub->add_option("--metrics-port", train_args.metrics_port,
                   "serve the live dashboard and /metrics on this port (0: off)")
       ->check(CLI::Range(0, 65535));
-  sub->add_option("--metrics-host", g.metrics_host, "address the dashboard listens on")
+  sub->add_option("--metrics-host", train_args.metrics_host, "address the dashboard listens on")
       ->capture_default_str();
-  sub->add_option("--sample-every", g.sample_every,
+  sub->add_option("--sample-every", train_args.sample_every,
                   "with --metrics-port: generate a dashboard sample every N steps (0: never)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
       ->capture_default_str();
-  sub->add_option("--sample-prompt", g.sample_prompt,
+  sub->add_option("--sample-prompt", train_args.sample_prompt,
                   "the sample's prompt: text (the run's tokenizer, or bytes when vocab_size >= "
                   "256), or token ids \"1 2 3\" for a model with no text form");
   return sub;
@@ -100,11 +102,13 @@ void attach_dashboard(const Config& config, viz::MetricsStore& store, train::Tra
   const train::TextCodec codec = train::TextCodec::for_run(config, config.train.out_dir);
   std::vector<int64_t> prompt;
   if (codec.can_encode()) {
-    prompt = codec.encode(g.sample_prompt.empty() ? "Once upon a time" : g.sample_prompt);
+    prompt = codec.encode(train_args.sample_prompt.empty() ? "Once upon a time"
+                                                           : train_args.sample_prompt);
   } else {
-    prompt = parse_ids(g.sample_prompt.empty() ? "1 2 3 4 5 6 7 8" : g.sample_prompt);
+    prompt =
+        parse_ids(train_args.sample_prompt.empty() ? "1 2 3 4 5 6 7 8" : train_args.sample_prompt);
     for (int64_t& id : prompt) {
-      SF_CHECK(g.sample_prompt.empty() || (id >= 0 && id < V))
+      SF_CHECK(train_args.sample_prompt.empty() || (id >= 0 && id < V))
           << "--sample-prompt: token " << id << " is outside the vocabulary [0, " << V << ")";
       id %= V;
     }
@@ -121,7 +125,7 @@ void attach_dashboard(const Config& config, viz::MetricsStore& store, train::Tra
                       {"grad_norm_alarm", config.train.grad_norm_alarm},
                       {"attention", config.model.attention},
                       {"vocab_size", V},
-                      {"sample_every", g.sample_every}});
+                      {"sample_every", train_args.sample_every}});
   hooks.on_start = [&store](const nn::Transformer& model, int64_t) {
     nlohmann::json blocks = nlohmann::json::array();
     const ModelConfig& m = model.config();
@@ -135,8 +139,8 @@ void attach_dashboard(const Config& config, viz::MetricsStore& store, train::Tra
   hooks.on_checkpoint = [&store](const std::string& dir, int64_t step) {
     store.mark_checkpoint(dir, step);
   };
-  if (g.sample_every <= 0) return;
-  const int64_t every = g.sample_every;
+  if (train_args.sample_every <= 0) return;
+  const int64_t every = train_args.sample_every;
   hooks.on_step = [&store, codec, prompt, prompt_text, every](nn::Transformer& model,
                                                               int64_t step) {
     if (step % every != 0) return;
@@ -151,15 +155,16 @@ void attach_dashboard(const Config& config, viz::MetricsStore& store, train::Tra
 }  // namespace
 
 int run_train() {
-  Config config = load_config(g.config, g.sets);
+  Config config = load_config(train_args.config, train_args.sets);
   train::TrainOptions opt;
-  opt.resume_from = g.resume;
+  opt.resume_from = train_args.resume;
   // The store outlives the server, which reads it until its destructor has joined.
   viz::MetricsStore store;
   std::unique_ptr<viz::MetricsServer> server;
-  if (g.metrics_port > 0) {
+  if (train_args.metrics_port > 0) {
     attach_dashboard(config, store, opt.hooks);
-    server = std::make_unique<viz::MetricsServer>(store, g.metrics_host, g.metrics_port);
+    server = std::make_unique<viz::MetricsServer>(store, train_args.metrics_host,
+                                                  train_args.metrics_port);
     std::printf("dashboard: %s  (Prometheus: %smetrics)\n", server->url().c_str(),
                 server->url().c_str());
     std::fflush(stdout);
@@ -189,81 +194,94 @@ int report_training(const train::TrainSummary& s) {
 
 CLI::App* add_eval_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("eval", "validation loss and perplexity of a checkpoint");
-  sub->add_option("--checkpoint", g.checkpoint, "checkpoint directory")
+  sub->add_option("--checkpoint", train_args.checkpoint, "checkpoint directory")
       ->required()
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--data", g.data, "a tokenized dataset directory (default: the run's data)");
-  sub->add_option("--batches", g.eval_batches, "batches to evaluate (default: train.eval_steps)");
+  sub->add_option("--data", train_args.data,
+                  "a tokenized dataset directory (default: the run's data)");
+  sub->add_option("--batches", train_args.eval_batches,
+                  "batches to evaluate (default: train.eval_steps)");
   return sub;
 }
 
 int run_eval() {
-  train::TrainedModel t = train::load_trained_model(g.checkpoint);
-  if (!g.data.empty()) {
+  train::TrainedModel t = train::load_trained_model(train_args.checkpoint);
+  if (!train_args.data.empty()) {
     t.config.data = DataConfig{};
-    t.config.data.path = g.data;
+    t.config.data.path = train_args.data;
   }
-  const int64_t batches = g.eval_batches > 0 ? g.eval_batches : t.config.train.eval_steps;
+  const int64_t batches =
+      train_args.eval_batches > 0 ? train_args.eval_batches : t.config.train.eval_steps;
   train::EvalResult r = train::evaluate(*t.model, t.config, batches);
   std::printf("checkpoint %s (step %lld): val_loss %.4f  perplexity %.3f  over %lld tokens\n",
-              g.checkpoint.c_str(), static_cast<long long>(t.step), r.loss, r.perplexity,
+              train_args.checkpoint.c_str(), static_cast<long long>(t.step), r.loss, r.perplexity,
               static_cast<long long>(r.tokens));
   return 0;
 }
 
 CLI::App* add_generate_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("generate", "sample text from a checkpoint, streaming");
-  sub->add_option("--checkpoint", g.checkpoint, "checkpoint directory")
+  sub->add_option("--checkpoint", train_args.checkpoint, "checkpoint directory")
       ->required()
       ->check(CLI::ExistingDirectory);
-  auto* p = sub->add_option("--prompt", g.prompt, "prompt text (encoded with the run's tokenizer, or as bytes)");
-  auto* pi = sub->add_option("--prompt-ids", g.prompt_ids, "prompt as token ids: \"1 2 3\"");
+  auto* p = sub->add_option("--prompt", train_args.prompt,
+                            "prompt text (encoded with the run's tokenizer, or as bytes)");
+  auto* pi =
+      sub->add_option("--prompt-ids", train_args.prompt_ids, "prompt as token ids: \"1 2 3\"");
   p->excludes(pi);
-  sub->add_flag("--chat", g.chat,
-                "wrap --prompt in the chat template (a model fine-tuned with `sft`), stop at eos and "
-                "print only the response")
+  sub->add_flag(
+         "--chat", train_args.chat,
+         "wrap --prompt in the chat template (a model fine-tuned with `sft`), stop at eos and "
+         "print only the response")
       ->excludes(pi);
-  sub->add_option("--max-tokens", g.max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
-  sub->add_option("--temperature", g.temperature, "0 = greedy")->check(CLI::Range(0.0, 100.0));
-  sub->add_option("--top-k", g.top_k, "keep the k most likely tokens (0 = all)")
+  sub->add_option("--max-tokens", train_args.max_tokens, "tokens to generate")
+      ->check(CLI::Range(1, 1 << 20));
+  sub->add_option("--temperature", train_args.temperature, "0 = greedy")
+      ->check(CLI::Range(0.0, 100.0));
+  sub->add_option("--top-k", train_args.top_k, "keep the k most likely tokens (0 = all)")
       ->check(CLI::Range(0, 1 << 30));
-  sub->add_option("--top-p", g.top_p, "nucleus mass in (0, 1]")->check(CLI::Range(1e-9, 1.0));
-  sub->add_option("--seed", g.seed, "sampling seed");
+  sub->add_option("--top-p", train_args.top_p, "nucleus mass in (0, 1]")
+      ->check(CLI::Range(1e-9, 1.0));
+  sub->add_option("--seed", train_args.seed, "sampling seed");
   return sub;
 }
 
 int run_generate() {
-  train::TrainedModel t = train::load_trained_model(g.checkpoint);
+  train::TrainedModel t = train::load_trained_model(train_args.checkpoint);
   const int64_t V = t.config.model.vocab_size;
-  SF_CHECK(!g.prompt.empty() || !g.prompt_ids.empty()) << "generate: give --prompt or --prompt-ids";
-  const train::TextCodec codec = train::TextCodec::for_checkpoint(t.config, g.checkpoint);
+  SF_CHECK(!train_args.prompt.empty() || !train_args.prompt_ids.empty())
+      << "generate: give --prompt or --prompt-ids";
+  const train::TextCodec codec = train::TextCodec::for_checkpoint(t.config, train_args.checkpoint);
   std::vector<int64_t> prompt;
-  if (g.chat) {
+  if (train_args.chat) {
     const data::Tokenizer* tok = codec.tokenizer();
     SF_CHECK(tok != nullptr) << "generate --chat: this model's tokens are " << codec.describe()
                              << ", with no chat special tokens (<|user|>, <|assistant|>, ...); "
                                 "a model fine-tuned with `seekforge sft` has them";
     try {
-      prompt = data::chat_prompt_ids(*tok, g.prompt);
+      prompt = data::chat_prompt_ids(*tok, train_args.prompt);
     } catch (const Error& e) {
       SF_FAIL() << "generate --chat: the run's tokenizer (" << codec.describe()
                 << ") cannot write the chat template: " << e.what();
     }
   } else {
-    prompt = g.prompt_ids.empty() ? codec.encode(g.prompt) : parse_ids(g.prompt_ids);
+    prompt = train_args.prompt_ids.empty() ? codec.encode(train_args.prompt)
+                                           : parse_ids(train_args.prompt_ids);
   }
   for (int64_t id : prompt)
     SF_CHECK(id >= 0 && id < V) << "--prompt-ids: token " << id << " is outside the vocabulary [0, "
                                 << V << ")";
   infer::GenerateOptions opt;
-  opt.max_tokens = g.max_tokens;
-  opt.sampling = {g.temperature, g.top_k, g.top_p, g.seed};
+  opt.max_tokens = train_args.max_tokens;
+  opt.sampling = {train_args.temperature, train_args.top_k, train_args.top_p, train_args.seed};
   // A document (or a chat response) ends at eos: what follows would be the start of another one.
   const int64_t eos = codec.special_id("eos");
   if (eos >= 0) opt.stop_tokens.push_back(eos);
   // A chat prints the response only; its special tokens (<think>, <answer>, ...) as their text.
-  if (!g.chat) {
-    std::fputs(g.prompt_ids.empty() ? g.prompt.c_str() : codec.decode(prompt).c_str(), stdout);
+  if (!train_args.chat) {
+    std::fputs(
+        train_args.prompt_ids.empty() ? train_args.prompt.c_str() : codec.decode(prompt).c_str(),
+        stdout);
     std::fflush(stdout);
   }
   infer::generate(*t.model, prompt, opt, [&](int64_t id) {
@@ -278,37 +296,40 @@ int run_generate() {
 CLI::App* add_fwdbwd_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "fwdbwd", "one forward and backward on a JSON batch; writes loss, logits and gradients");
-  sub->add_option("--config", g.config, "TOML config")->required()->check(CLI::ExistingFile);
-  sub->add_option("--weights", g.weights, "safetensors with every parameter and buffer")
+  sub->add_option("--config", train_args.config, "TOML config")
       ->required()
       ->check(CLI::ExistingFile);
-  sub->add_option("--batch", g.batch, "JSON {\"input_ids\": [[...]], \"labels\": [[...]]}")
+  sub->add_option("--weights", train_args.weights, "safetensors with every parameter and buffer")
       ->required()
       ->check(CLI::ExistingFile);
-  sub->add_option("--out", g.out, "output safetensors")->required();
-  sub->add_option("--set", g.sets, "override a key: section.key=value (repeatable)");
+  sub->add_option("--batch", train_args.batch, "JSON {\"input_ids\": [[...]], \"labels\": [[...]]}")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("--out", train_args.out, "output safetensors")->required();
+  sub->add_option("--set", train_args.sets, "override a key: section.key=value (repeatable)");
   return sub;
 }
 
 int run_fwdbwd() {
-  Config config = load_model_config(g.config, g.sets);
+  Config config = load_model_config(train_args.config, train_args.sets);
   Generator gen(config.train.seed);
   nn::Transformer model(config.model, gen);
   std::vector<std::string> ignored;
   if (config.model.tie_embeddings) ignored.push_back("lm_head.weight");
-  model.load_state(load_tensors(g.weights), ignored);
+  model.load_state(load_tensors(train_args.weights), ignored);
   nlohmann::json batch;
   {
-    std::ifstream f(g.batch);
+    std::ifstream f(train_args.batch);
     try {
       batch = nlohmann::json::parse(f);
     } catch (const nlohmann::json::exception& e) {
-      SF_FAIL() << "batch file '" << g.batch << "' is not valid JSON: " << e.what();
+      SF_FAIL() << "batch file '" << train_args.batch << "' is not valid JSON: " << e.what();
     }
   }
   Tensor ids = json_matrix(batch, "input_ids"), labels = json_matrix(batch, "labels");
-  SF_CHECK(ids.shape() == labels.shape()) << "batch: input_ids " << shape_str(ids.shape())
-                                          << " and labels " << shape_str(labels.shape()) << " differ";
+  SF_CHECK(ids.shape() == labels.shape())
+      << "batch: input_ids " << shape_str(ids.shape()) << " and labels "
+      << shape_str(labels.shape()) << " differ";
   const int64_t* pi = ids.data<int64_t>();
   for (int64_t i = 0; i < ids.numel(); ++i)
     SF_CHECK(pi[i] >= 0 && pi[i] < config.model.vocab_size)
@@ -320,8 +341,8 @@ int run_fwdbwd() {
   NamedTensors result{{"loss", out.loss.detach()}, {"logits", out.logits.detach()}};
   for (auto& [name, p] : model.named_parameters())
     result.emplace_back(name + ".grad", p.grad().defined() ? p.grad() : zeros(p.shape()));
-  save_tensors(g.out, result);
-  std::printf("loss %.6f; wrote %s (%zu tensors)\n", out.loss.item_double(), g.out.c_str(),
+  save_tensors(train_args.out, result);
+  std::printf("loss %.6f; wrote %s (%zu tensors)\n", out.loss.item_double(), train_args.out.c_str(),
               result.size());
   return 0;
 }

@@ -25,19 +25,21 @@ namespace seekforge::apps {
 
 namespace {
 
-struct Args {
+struct VizArgs {
   std::string checkpoint, prompt, out = "viz";
   int64_t layer = -1, head = -1, block = 48, target = -1;
-} g;
+} viz_args;
 
 CLI::App* g_attention = nullptr;
 CLI::App* g_experts = nullptr;
 CLI::App* g_saliency = nullptr;
 
 void add_common(CLI::App* sub) {
-  sub->add_option("--checkpoint", g.checkpoint, "checkpoint directory (step-NNNNNN)")->required();
-  sub->add_option("--prompt", g.prompt, "prompt text (the run's tokenizer encodes it)")->required();
-  sub->add_option("--out", g.out, "output directory (default: viz)");
+  sub->add_option("--checkpoint", viz_args.checkpoint, "checkpoint directory (step-NNNNNN)")
+      ->required();
+  sub->add_option("--prompt", viz_args.prompt, "prompt text (the run's tokenizer encodes it)")
+      ->required();
+  sub->add_option("--out", viz_args.out, "output directory (default: viz)");
 }
 
 struct Loaded {
@@ -49,25 +51,27 @@ struct Loaded {
 };
 
 Loaded load() {
-  SF_CHECK(std::filesystem::is_directory(g.checkpoint))
-      << "checkpoint directory '" << g.checkpoint << "' does not exist";
+  SF_CHECK(std::filesystem::is_directory(viz_args.checkpoint))
+      << "checkpoint directory '" << viz_args.checkpoint << "' does not exist";
   Loaded l;
-  l.model = train::load_trained_model(g.checkpoint);
+  l.model = train::load_trained_model(viz_args.checkpoint);
   const ModelConfig& c = l.model.config.model;
-  SF_CHECK(!g.prompt.empty()) << "the prompt is empty: give --prompt some text";
+  SF_CHECK(!viz_args.prompt.empty()) << "the prompt is empty: give --prompt some text";
   l.codec = std::make_shared<const train::TextCodec>(
-      train::TextCodec::for_checkpoint(l.model.config, g.checkpoint));
-  SF_CHECK(l.codec->can_encode()) << "the model in '" << g.checkpoint << "' has no text form ("
-                                  << l.codec->describe() << ": vocab_size " << c.vocab_size
+      train::TextCodec::for_checkpoint(l.model.config, viz_args.checkpoint));
+  SF_CHECK(l.codec->can_encode()) << "the model in '" << viz_args.checkpoint
+                                  << "' has no text form (" << l.codec->describe()
+                                  << ": vocab_size " << c.vocab_size
                                   << " and no tokenizer), so --prompt cannot be encoded";
-  l.tokens = l.codec->encode(g.prompt);
+  l.tokens = l.codec->encode(viz_args.prompt);
   SF_CHECK(!l.tokens.empty()) << "the prompt encodes to no tokens";
   l.label = [codec = l.codec](int64_t id) { return viz::visible_token(codec->token_bytes(id)); };
   SF_CHECK(static_cast<int64_t>(l.tokens.size()) <= c.max_seq_len)
       << "the prompt has " << l.tokens.size()
       << " tokens, the model reads at most max_seq_len = " << c.max_seq_len;
-  std::string name = std::filesystem::path(g.checkpoint).lexically_normal().filename().string();
-  if (name.empty()) name = g.checkpoint;
+  std::string name =
+      std::filesystem::path(viz_args.checkpoint).lexically_normal().filename().string();
+  if (name.empty()) name = viz_args.checkpoint;
   l.title = name + " (step " + std::to_string(l.model.step) + ")";
   return l;
 }
@@ -90,14 +94,15 @@ void report(const std::vector<std::string>& files) {
 
 int run_attention() {
   Loaded l = load();
-  viz::check_attention_selection(l.model.config.model, g.layer, g.head);
-  SF_CHECK(g.block >= 4 && g.block <= 512) << "--block " << g.block << " must be in [4, 512]";
+  viz::check_attention_selection(l.model.config.model, viz_args.layer, viz_args.head);
+  SF_CHECK(viz_args.block >= 4 && viz_args.block <= 512)
+      << "--block " << viz_args.block << " must be in [4, 512]";
   nn::Inspection ins = inspect(l, true, false);
   viz::AttentionMapOptions opt;
-  opt.layer = g.layer;
-  opt.head = g.head;
-  opt.block = g.block;
-  opt.out_dir = g.out;
+  opt.layer = viz_args.layer;
+  opt.head = viz_args.head;
+  opt.block = viz_args.block;
+  opt.out_dir = viz_args.out;
   opt.title = l.title;
   opt.label = l.label;
   report(viz::write_attention_maps(l.tokens, l.model.config.model, ins, opt));
@@ -108,10 +113,10 @@ int run_experts() {
   Loaded l = load();
   const ModelConfig& c = l.model.config.model;
   SF_CHECK(c.moe.has_value() && c.first_dense_layers < c.n_layers)
-      << "viz experts: the model in '" << g.checkpoint << "' has no MoE layers";
+      << "viz experts: the model in '" << viz_args.checkpoint << "' has no MoE layers";
   nn::Inspection ins = inspect(l, false, true);
   viz::ExpertMapOptions opt;
-  opt.out_dir = g.out;
+  opt.out_dir = viz_args.out;
   opt.title = l.title;
   opt.label = l.label;
   report(viz::write_expert_maps(l.tokens, c, ins, opt));
@@ -120,14 +125,14 @@ int run_experts() {
 
 int run_saliency() {
   Loaded l = load();
-  viz::Saliency s = viz::compute_saliency(*l.model.model, l.tokens, g.target);
+  viz::Saliency s = viz::compute_saliency(*l.model.model, l.tokens, viz_args.target);
   viz::SaliencyMapOptions opt;
-  opt.out_dir = g.out;
+  opt.out_dir = viz_args.out;
   opt.title = l.title;
   opt.label = l.label;
   report(viz::write_saliency_maps(s, l.model.config.model.vocab_size, opt));
   std::printf("target %lld \"%s\": log p %.4f; most salient input: ",
-              static_cast<long long>(g.target), l.label(s.target_token).c_str(), s.log_prob);
+              static_cast<long long>(viz_args.target), l.label(s.target_token).c_str(), s.log_prob);
   size_t best = 0;
   for (size_t i = 1; i < s.saliency.size(); ++i)
     if (std::abs(s.saliency[i]) > std::abs(s.saliency[best])) best = i;
@@ -144,9 +149,10 @@ CLI::App* add_viz_command(CLI::App& app) {
   g_attention = sub->add_subcommand(
       "attention", "attention heatmaps (PNG, SVG, interactive HTML) for every layer and head");
   add_common(g_attention);
-  g_attention->add_option("--layer", g.layer, "only this layer (default: every layer)");
-  g_attention->add_option("--head", g.head, "only this head (default: all heads as a grid)");
-  g_attention->add_option("--block", g.block, "positions per tile for long prompts (default 48)");
+  g_attention->add_option("--layer", viz_args.layer, "only this layer (default: every layer)");
+  g_attention->add_option("--head", viz_args.head, "only this head (default: all heads as a grid)");
+  g_attention->add_option("--block", viz_args.block,
+                          "positions per tile for long prompts (default 48)");
   g_experts = sub->add_subcommand(
       "experts", "the expert each token is routed to in each MoE layer, and the loads");
   add_common(g_experts);
@@ -154,7 +160,7 @@ CLI::App* add_viz_command(CLI::App& app) {
       "saliency", "gradient x input saliency of the prompt tokens for one target token");
   add_common(g_saliency);
   g_saliency
-      ->add_option("--target", g.target,
+      ->add_option("--target", viz_args.target,
                    "position N of the target token: the model predicts token N from 0..N-1; "
                    "N = number of prompt tokens means its most likely next token")
       ->required();
