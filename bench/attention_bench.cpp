@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "kernels/attention.h"
+#include "source_path.h"
 
 namespace {
 
@@ -37,16 +38,10 @@ struct TorchResult {
   bool ok = false;
 };
 
-std::string bench_dir() {
-  std::string f = __FILE__;
-  const size_t slash = f.find_last_of('/');
-  return slash == std::string::npos ? std::string(".") : f.substr(0, slash);
-}
-
 TorchResult run_torch(const AttentionShape& s, int reps) {
   TorchResult r;
-  const std::string cmd = "OMP_NUM_THREADS=2 /usr/bin/python3 " + bench_dir() +
-                          "/attention_torch.py --B " + std::to_string(s.B) + " --T " +
+  const std::string cmd = "OMP_NUM_THREADS=2 /usr/bin/python3 " +
+                          seekforge::bench::source_path("bench/attention_torch.py") + " --B " + std::to_string(s.B) + " --T " +
                           std::to_string(s.Tq) + " --H " + std::to_string(s.H) + " --hd " +
                           std::to_string(s.Dqk) + " --window " + std::to_string(s.window) +
                           " --reps " + std::to_string(reps) + " --threads 2";

@@ -18,6 +18,7 @@
 
 #include "core/threads.h"
 #include "ops/index.h"
+#include "source_path.h"
 
 using namespace seekforge;
 
@@ -88,9 +89,8 @@ int main(int argc, char** argv) {
               fwd_bytes / 1e6, fwd_bytes / m / 1e6);
 
   // The PyTorch side, same sizes and threads.
-  std::string dir = __FILE__;
-  dir = dir.substr(0, dir.find_last_of('/'));
-  const std::string cmd = "OMP_NUM_THREADS=2 /usr/bin/python3 " + dir + "/embedding_bench.py " +
+  const std::string cmd = "OMP_NUM_THREADS=2 /usr/bin/python3 " +
+                          seekforge::bench::source_path("bench/embedding_bench.py") + " " +
                           std::to_string(V) + " " + std::to_string(D) + " " + std::to_string(N) +
                           " " + std::to_string(reps) + " 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");

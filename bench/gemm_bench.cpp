@@ -26,6 +26,7 @@
 
 #include "core/dtype.h"
 #include "kernels/gemm.h"
+#include "source_path.h"
 
 using seekforge::DType;
 namespace k = seekforge::kernels;
@@ -78,21 +79,6 @@ std::string load_average() {
   return one + " (1 min), " + five + " (5 min)";
 }
 
-std::string find_torch_script(const char* argv0) {
-  std::vector<std::string> candidates;
-  if (const char* dir = std::getenv("SEEKFORGE_SOURCE_DIR")) {
-    candidates.push_back(std::string(dir) + "/bench/gemm_torch.py");
-  }
-  candidates.push_back("bench/gemm_torch.py");
-  std::string exe(argv0);
-  const size_t slash = exe.rfind('/');
-  const std::string exe_dir = slash == std::string::npos ? "." : exe.substr(0, slash);
-  candidates.push_back(exe_dir + "/../bench/gemm_torch.py");
-  for (const auto& c : candidates) {
-    if (std::ifstream(c).good()) return c;
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -158,6 +144,11 @@ int main(int argc, char** argv) {
   for (DType t : {DType::f32, DType::bf16}) {
     const std::string name(seekforge::dtype_name(t));
     if (dtypes.find(name) == std::string::npos) continue;
+    if (!k::gemm_native(t)) {
+      // No oneDNN kernel to compare with: our GEMM widens such operands to f32 (the f32 rows).
+      std::printf("%s: skipped, oneDNN has no %s matmul on this CPU\n", name.c_str(), name.c_str());
+      continue;
+    }
     void* a = t == DType::f32 ? static_cast<void*>(a32.data()) : a16.data();
     void* w = t == DType::f32 ? static_cast<void*>(w32.data()) : w16.data();
     for (int64_t kk : dims) {
@@ -202,7 +193,7 @@ int main(int argc, char** argv) {
   std::map<std::tuple<std::string, int64_t, int64_t>, double> torch_gflops;
   std::string torch_note = "skipped (--no-torch)", torch_skips;
   if (torch) {
-    const std::string script = find_torch_script(argv[0]);
+    const std::string script = seekforge::bench::source_path("bench/gemm_torch.py");
     if (script.empty()) {
       torch_note = "skipped: bench/gemm_torch.py not found (run from the source tree)";
     } else {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include "source_path.h"
 
 namespace {
 
@@ -117,14 +118,8 @@ int main(int argc, char** argv) {
   std::printf("%-22s %10.1f   (read)\n", "sum (AVX-512, read)", sum_gbs);
 
   if (torch) {
-    std::string script = "bench/membw_torch.py";
-    if (!std::ifstream(script).good()) {
-      std::string exe(argv[0]);
-      const size_t slash = exe.rfind('/');
-      script = (slash == std::string::npos ? std::string(".") : exe.substr(0, slash)) +
-               "/../bench/membw_torch.py";
-    }
-    if (std::ifstream(script).good()) {
+    const std::string script = seekforge::bench::source_path("bench/membw_torch.py");
+    if (!script.empty()) {
       std::fflush(stdout);
       const std::string cmd = "OMP_NUM_THREADS=" + std::to_string(threads) + " /usr/bin/python3 " +
                               script + " --mib " + std::to_string(mib) + " --threads " +

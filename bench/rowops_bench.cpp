@@ -21,6 +21,7 @@
 #include "kernels/cross_entropy.h"
 #include "kernels/norm.h"
 #include "kernels/softmax.h"
+#include "source_path.h"
 
 namespace sk = seekforge::kernels;
 
@@ -224,8 +225,7 @@ int main(int argc, char** argv) {
       " target <= 1.5;\n plain = median time / (bytes / plain loop copy bandwidth, median))\n");
 
   if (run_torch) {
-    std::string script = __FILE__;
-    script = script.substr(0, script.find_last_of('/')) + "/rowops_bench.py";
+    const std::string script = seekforge::bench::source_path("bench/rowops_bench.py");
     const std::string cmd = "OMP_NUM_THREADS=2 /usr/bin/python3 " + script;
     std::printf("\n$ %s\n", cmd.c_str());
     std::fflush(stdout);

@@ -20,6 +20,7 @@
 #include "core/threads.h"
 #include "data/bpe.h"
 #include "data/tokenizer_io.h"
+#include "source_path.h"
 
 using namespace seekforge;
 using namespace seekforge::data;
@@ -46,9 +47,7 @@ double rate(size_t bytes, Fn&& fn) {
 
 // Node's median MB/s, or a negative number when it cannot run.
 double node_rate(const std::string& pkg, const std::string& encoding, const std::string& file) {
-  const std::string script = (std::filesystem::path(__FILE__).parent_path().parent_path() /
-                              "tests/data/gpt_tokenizer_encode.js")
-                                 .string();
+  const std::string script = seekforge::bench::source_path("tests/data/gpt_tokenizer_encode.js");
   const std::string cmd =
       "node '" + script + "' '" + pkg + "' " + encoding + " '" + file + "' --bench 5 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");

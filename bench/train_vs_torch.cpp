@@ -74,6 +74,7 @@
 #include "ops/softmax.h"
 #include "optim/optimizer.h"
 #include "train/memory_report.h"
+#include "source_path.h"
 
 using namespace seekforge;  // NOLINT: a benchmark program, not a library
 using json = nlohmann::json;
@@ -232,19 +233,6 @@ Case make_case(const json& all, const json& c) {
 // ---------------------------------------------------------------------------------------------
 // PyTorch side
 
-std::string find_torch_script(const char* argv0) {
-  std::vector<std::string> candidates;
-  if (const char* dir = std::getenv("SEEKFORGE_SOURCE_DIR"))
-    candidates.push_back(std::string(dir) + "/bench/train_vs_torch.py");
-  candidates.push_back("bench/train_vs_torch.py");
-  std::string exe(argv0);
-  const size_t slash = exe.rfind('/');
-  const std::string exe_dir = slash == std::string::npos ? "." : exe.substr(0, slash);
-  candidates.push_back(exe_dir + "/../bench/train_vs_torch.py");
-  for (const auto& c : candidates)
-    if (std::ifstream(c).good()) return c;
-  return "";
-}
 
 // Runs the script with `args`, returns the "key=value" fields of its line starting with `tag`.
 std::map<std::string, std::string> run_torch(const std::string& script, int threads,
@@ -623,7 +611,7 @@ int main(int argc, char** argv) {
     }
     SF_CHECK(!modes.empty()) << "train_vs_torch: --checkpoint needs at least one mode";
   }
-  const std::string script = find_torch_script(argv[0]);
+  const std::string script = seekforge::bench::source_path("bench/train_vs_torch.py");
   if (script.empty()) use_torch = false;
 
   json all = json::parse(kBuiltinCases);
