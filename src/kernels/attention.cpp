@@ -291,7 +291,50 @@ void pack_transposed<float>(float* Dt, const float* rows, int64_t ld, int64_t nk
   }
 }
 
-#endif  // __AVX512F__ (AVX2 packs with the plain loop: 1/kBq of the tile's work)
+#elif defined(__AVX2__)
+
+// In-register transpose of an 8x8 float block: r[i] holds row i on entry, column i on exit.
+inline void transpose8_f32(__m256 r[8]) {
+  __m256 t[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  __m256 q[8];
+  for (int h = 0; h < 8; h += 4) {
+    q[h] = _mm256_shuffle_ps(t[h], t[h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    q[h + 1] = _mm256_shuffle_ps(t[h], t[h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    q[h + 2] = _mm256_shuffle_ps(t[h + 1], t[h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    q[h + 3] = _mm256_shuffle_ps(t[h + 1], t[h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(q[i], q[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(q[i], q[i + 4], 0x31);
+  }
+}
+
+// The plain loop's stores go to kBk-strided addresses one float at a time, which made packing
+// ~40% of the forward's own time (outside the tile GEMMs): 8x8 blocks in registers instead.
+template <>
+void pack_transposed<float>(float* Dt, const float* rows, int64_t ld, int64_t nk, int64_t D) {
+  const int64_t D8 = D - D % 8;
+  for (int64_t jb = 0; jb < kBk; jb += 8) {
+    for (int64_t d0 = 0; d0 < D8; d0 += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) {
+        r[i] = jb + i < nk ? _mm256_loadu_ps(rows + (jb + i) * ld + d0) : _mm256_setzero_ps();
+      }
+      transpose8_f32(r);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(Dt + (d0 + i) * kBk + jb, r[i]);
+    }
+  }
+  // Head dims that are not a multiple of 8: the last columns one by one.
+  for (int64_t d = D8; d < D; ++d) {
+    for (int64_t j = 0; j < kBk; ++j) Dt[d * kBk + j] = j < nk ? rows[j * ld + d] : 0.0f;
+  }
+}
+
+#endif  // __AVX512F__ / __AVX2__
 
 template <>
 float dot<float>(const float* a, const float* b, int64_t n) {

@@ -166,6 +166,11 @@ TYPED_TEST(AttentionVsNaive, OddSizes) {  // T=37, hd=24: no tile or vector divi
   check_against_naive<TypeParam>({3, 37, 37, 3, 1, 24, 24, 0}, false, 11);
 }
 
+// Head dims that no vector width divides (20 and 12): the packing's column tail and masked rows.
+TYPED_TEST(AttentionVsNaive, HeadDimsOffTheVectorWidth) {
+  check_against_naive<TypeParam>({2, 45, 45, 2, 1, 20, 12, 0}, false, 14);
+}
+
 TYPED_TEST(AttentionVsNaive, HeadDimAboveTileLimitFallsBack) {
   check_against_naive<TypeParam>({1, 5, 5, 1, 1, kAttentionMaxHeadDim + 4, 8, 0}, false, 12);
 }
