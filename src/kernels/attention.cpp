@@ -494,22 +494,21 @@ struct BwdDims {
 
 // Rows i0..i0+mq-1 of head h (batch row b) against the key block at j0 (nk keys, packed as Kt
 // and Vt): leaves P = exp(S*scale - lse) in P and dS = P (dP - D) scale in dS, both [mq x kBk].
+// Dsum [B, H, Tq] holds D_i = <dout_i, out_i>, computed once per row rather than per key block.
 template <typename T>
-void backward_tile(T* P, T* dS, const T* q, const T* dout, const T* out, const T* lse, const T* Kt,
+void backward_tile(T* P, T* dS, const T* q, const T* dout, const T* Dsum, const T* lse, const T* Kt,
                    const T* Vt, int64_t b, int64_t h, int64_t i0, int64_t mq, int64_t j0,
                    int64_t nk, uint32_t kbits, T scale, const BwdDims& d) {
   const T* qrows = q + ((b * d.Tq + i0) * d.H + h) * d.Dqk;
   const T* dorows = dout + ((b * d.Tq + i0) * d.H + h) * d.Dv;
-  const T* orows = out + ((b * d.Tq + i0) * d.H + h) * d.Dv;
   const T* lse_row = lse + (b * d.H + h) * d.Tq + i0;
+  const T* D_row = Dsum + (b * d.H + h) * d.Tq + i0;
   // S = Q K^T (into P), dP = dout V^T (into dS)
   gemm(P, kBk, qrows, d.ldq, 1, Kt, kBk, mq, d.Dqk, kBk, true);
   gemm(dS, kBk, dorows, d.ldo, 1, Vt, kBk, mq, d.Dv, kBk, true);
   for (int64_t r = 0; r < mq; ++r) {
-    // D_i = <dout_i, out_i>
-    const T D = dot(dorows + r * d.ldo, orows + r * d.ldo, d.Dv);
     grad_row(P + r * kBk, dS + r * kBk, row_bits(d.off + i0 + r, j0, nk, d.W, kbits), scale,
-             lse_row[r], D);
+             lse_row[r], D_row[r]);
   }
 }
 
@@ -517,7 +516,7 @@ void backward_tile(T* P, T* dS, const T* q, const T* dout, const T* out, const T
 // that sees them; with_dq also adds those tiles' dq contributions (the normal schedule).
 template <typename T>
 void backward_key_blocks(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
-                         const T* out, const T* lse, const uint8_t* key_keep, T scale,
+                         const T* Dsum, const T* lse, const uint8_t* key_keep, T scale,
                          const BwdDims& d, int64_t b, int64_t kvh, int64_t kb_begin, int64_t kb_end,
                          bool with_dq) {
   const uint8_t* keep = key_keep ? key_keep + b * d.Tk : nullptr;
@@ -551,7 +550,7 @@ void backward_key_blocks(T* dq, T* dk, T* dv, const T* dout, const T* q, const T
       // Chunks of kBq rows starting at the first row that sees this key block.
       for (int64_t i0 = i_lo; i0 <= i_hi; i0 += kBq) {
         const int64_t mq = std::min(kBq, i_hi + 1 - i0);
-        backward_tile(P, dS, q, dout, out, lse, Kt, Vt, b, h, i0, mq, j0, nk, kbits, scale, d);
+        backward_tile(P, dS, q, dout, Dsum, lse, Kt, Vt, b, h, i0, mq, j0, nk, kbits, scale, d);
         const T* qrows = q + ((b * d.Tq + i0) * d.H + h) * d.Dqk;
         const T* dorows = dout + ((b * d.Tq + i0) * d.H + h) * d.Dv;
         // dV += P^T dout ; dK += dS^T Q ; dq += dS K
@@ -574,7 +573,7 @@ void backward_key_blocks(T* dq, T* dk, T* dv, const T* dout, const T* q, const T
 
 // dq of query block qb of head h (batch row b): pass 2 of the two-pass schedule.
 template <typename T>
-void backward_query_block(T* dq, const T* dout, const T* q, const T* k, const T* v, const T* out,
+void backward_query_block(T* dq, const T* dout, const T* q, const T* k, const T* v, const T* Dsum,
                           const T* lse, const uint8_t* key_keep, T scale, const BwdDims& d,
                           int64_t b, int64_t h, int64_t qb) {
   const int64_t i0 = qb * kBq;
@@ -601,7 +600,7 @@ void backward_query_block(T* dq, const T* dout, const T* q, const T* k, const T*
     if (r0 >= r1) continue;
     pack_transposed(Kt, kbase + j0 * d.ldk, d.ldk, nk, d.Dqk);
     pack_transposed(Vt, vbase + j0 * d.ldv, d.ldv, nk, d.Dv);
-    backward_tile(P, dS, q, dout, out, lse, Kt, Vt, b, h, i0 + r0, r1 - r0, j0, nk,
+    backward_tile(P, dS, q, dout, Dsum, lse, Kt, Vt, b, h, i0 + r0, r1 - r0, j0, nk,
                   keep_bits(keep, j0, nk), scale, d);
     T* dqrows = dq + ((b * d.Tq + i0 + r0) * d.H + h) * d.Dqk;
     gemm(dqrows, d.ldq, dS, kBk, 1, kbase + j0 * d.ldk, d.ldk, r1 - r0, nk, d.Dqk, false);
@@ -618,24 +617,35 @@ void backward_tiled(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, 
   const int64_t nkb = (s.Tk + kBk - 1) / kBk;
   const int64_t nqb = (s.Tq + kBq - 1) / kBq;
 
+  // D_i = <dout_i, out_i> for every query row: each is read by every key block the row sees.
+  std::vector<T> Dsum(static_cast<size_t>(s.B * s.H * s.Tq));
+#pragma omp parallel for schedule(static)
+  for (int64_t bh = 0; bh < s.B * s.H; ++bh) {
+    const int64_t b = bh / s.H, h = bh % s.H;
+    for (int64_t i = 0; i < s.Tq; ++i) {
+      const int64_t at = ((b * s.Tq + i) * s.H + h) * s.Dv;
+      Dsum[static_cast<size_t>(bh * s.Tq + i)] = dot(dout + at, out + at, s.Dv);
+    }
+  }
+
   if (s.B * s.KV >= omp_get_max_threads()) {
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t task = 0; task < s.B * s.KV; ++task) {
-      backward_key_blocks(dq, dk, dv, dout, q, k, v, out, lse, key_keep, scale, d, task / s.KV,
-                          task % s.KV, 0, nkb, true);
+      backward_key_blocks(dq, dk, dv, dout, q, k, v, Dsum.data(), lse, key_keep, scale, d,
+                          task / s.KV, task % s.KV, 0, nkb, true);
     }
     return;
   }
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t task = 0; task < s.B * s.KV * nkb; ++task) {
     const int64_t kb = task % nkb;
-    backward_key_blocks(dq, dk, dv, dout, q, k, v, out, lse, key_keep, scale, d,
+    backward_key_blocks(dq, dk, dv, dout, q, k, v, Dsum.data(), lse, key_keep, scale, d,
                         task / (s.KV * nkb), (task / nkb) % s.KV, kb, kb + 1, false);
   }
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t task = 0; task < s.B * s.H * nqb; ++task) {
-    backward_query_block(dq, dout, q, k, v, out, lse, key_keep, scale, d, task / (s.H * nqb),
-                         (task / nqb) % s.H, task % nqb);
+    backward_query_block(dq, dout, q, k, v, Dsum.data(), lse, key_keep, scale, d,
+                         task / (s.H * nqb), (task / nqb) % s.H, task % nqb);
   }
 }
 

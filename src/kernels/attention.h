@@ -38,9 +38,10 @@
 // mask hides entirely are skipped, so the work follows the visible (query, key) pairs: at
 // T=1024, W=256 sees 44% of the causal pairs and costs ~53% of full causal (a quarter of
 // unmasked attention); only diagonal and window-edge tiles compute hidden entries.
-// Memory: nothing is allocated; each thread uses fixed stack tiles (about 150 KB for float,
-// 300 KB for double). Head dims up to kAttentionMaxHeadDim take the tiled path, larger ones
-// fall back to the naive twin (correct, slow, allocates a row of scores).
+// Memory: forward allocates nothing, backward one [B, H, Tq] array (D); each thread uses fixed
+// stack tiles (about 150 KB for float, 300 KB for double). Head dims up to kAttentionMaxHeadDim
+// take the tiled path, larger ones fall back to the naive twin (correct, slow, allocates a row
+// of scores).
 //
 // Threads: OpenMP. Forward runs (b, h, query block) tasks in parallel; backward runs one task
 // per (b, kv head) that owns all of its dq, dk and dv rows, so there are no races. When B*KV is
