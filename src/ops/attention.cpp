@@ -20,6 +20,7 @@ namespace {
 // length); 0 when they must be copied.
 int64_t rows_in_place(const Tensor& k, const Tensor& v) {
   const int64_t KV = k.size(2), Dk = k.size(3), Dv = v.size(3);
+  if (KV * Dk == 0 || KV * Dv == 0) return 0;
   const bool rows_dense = k.stride(3) == 1 && k.stride(2) == Dk && k.stride(1) == KV * Dk &&
                           v.stride(3) == 1 && v.stride(2) == Dv && v.stride(1) == KV * Dv;
   if (!rows_dense) return 0;
