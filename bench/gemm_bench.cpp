@@ -79,7 +79,6 @@ std::string load_average() {
   return one + " (1 min), " + five + " (5 min)";
 }
 
-
 }  // namespace
 
 int main(int argc, char** argv) {

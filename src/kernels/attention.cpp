@@ -98,7 +98,7 @@ inline void gemm_panel_f32(float* C, int64_t ldc, const float* A, int64_t a_rs, 
                            bool zero_init) {
   // AVX-512 (32 registers): 8 rows x 2 vectors or 4 rows x 4 vectors, 16 accumulators, leaving
   // registers for B and A. AVX2 (16 registers, a vector is two): 12 of them for accumulators,
-  // 6 rows x 1 vector or 3 rows x 2.
+  // 6 rows x 1 vector (the panels gemm<float> hands it; 3 rows x 2 would take B from memory).
   constexpr int MR = simd::kAvx512 ? (NV <= 2 ? 8 : 4) : (NV <= 1 ? 6 : 3);
   int64_t i = 0;
   for (; i + MR <= M; i += MR) {

@@ -149,7 +149,8 @@ TEST(FusedOps, BadInputs) {
 
 TEST(FusedOps, AttentionReadsANarrowedCacheInPlace) {
   // Decoding reads k and v from a cache of 11 positions filled to 7: the in-place read (no
-  // gradient) and the packed copy (with one) must agree to the bit, and with the naive twin.
+  // gradient) and the packed copy (with one) must agree to the bit, and with the naive twin
+  // reading the cache in place.
   for (int64_t window : {0, 3}) {
     for (int64_t Tq : {1, 4}) {
       const int64_t B = 3, cap = 11, Tk = 7, H = 4, KV = 2, D = 8;
@@ -171,11 +172,12 @@ TEST(FusedOps, AttentionReadsANarrowedCacheInPlace) {
       const auto packed = ops::attention(qg, k, v, opt).to_vector_f32();
       ASSERT_EQ(in_place, packed) << "window " << window << " Tq " << Tq;
 
+      // The naive twin reads the same cache buffers through kv_rows too.
       kernels::AttentionShape s{B, Tq, Tk, H, KV, D, D, window};
+      s.kv_rows = cap;
       std::vector<float> naive(in_place.size()), lse(static_cast<size_t>(B * H * Tq));
-      Tensor kp = k.contiguous(), vp = v.contiguous();
       kernels::attention_forward_naive(naive.data(), lse.data(), q.data<float>(),
-                                       kp.data<float>(), vp.data<float>(), nullptr,
+                                       kc.data<float>(), vc.data<float>(), nullptr,
                                        1.0f / std::sqrt(8.0f), s);
       for (size_t i = 0; i < naive.size(); ++i) ASSERT_NEAR(in_place[i], naive[i], 1e-5);
     }
