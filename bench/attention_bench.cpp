@@ -41,10 +41,11 @@ struct TorchResult {
 TorchResult run_torch(const AttentionShape& s, int reps) {
   TorchResult r;
   const std::string cmd = "OMP_NUM_THREADS=2 /usr/bin/python3 " +
-                          seekforge::bench::source_path("bench/attention_torch.py") + " --B " + std::to_string(s.B) + " --T " +
-                          std::to_string(s.Tq) + " --H " + std::to_string(s.H) + " --hd " +
-                          std::to_string(s.Dqk) + " --window " + std::to_string(s.window) +
-                          " --reps " + std::to_string(reps) + " --threads 2";
+                          seekforge::bench::source_path("bench/attention_torch.py") + " --B " +
+                          std::to_string(s.B) + " --T " + std::to_string(s.Tq) + " --H " +
+                          std::to_string(s.H) + " --hd " + std::to_string(s.Dqk) + " --window " +
+                          std::to_string(s.window) + " --reps " + std::to_string(reps) +
+                          " --threads 2";
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
   char line[512];
