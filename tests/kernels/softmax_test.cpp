@@ -179,6 +179,25 @@ TEST(VecMath, ExpNoOverflowAccuracyAndEnds) {
   simd::store(out, simd::exp_no_overflow(simd::zero()));
   EXPECT_EQ(out[0], 1.0f);
 }
+
+TEST(VecMath, SumProductsInDoubleOnEveryTail) {
+  // The float path's double accumulators against a plain double loop: every length around the
+  // 16- and 32-lane steps, so the masked tail (whose off lanes must add nothing) is covered too.
+  for (int64_t C : {0, 1, 15, 16, 17, 31, 32, 33, 47, 64, 1000, 32771}) {
+    const std::vector<float> a = randn<float>(size_t(C), 11), w = randn<float>(size_t(C), 12),
+                             b = randn<float>(size_t(C), 13);
+    double want2 = 0, want3 = 0, scale2 = 0, scale3 = 0;
+    for (int64_t c = 0; c < C; ++c) {
+      want2 += double(a[c]) * double(b[c]);
+      want3 += double(a[c] * w[c]) * double(b[c]);
+      scale2 += std::abs(double(a[c]) * double(b[c]));
+      scale3 += std::abs(double(a[c] * w[c]) * double(b[c]));
+    }
+    // Only the summation order differs: error ~ C * 1e-16 of the sum of magnitudes.
+    EXPECT_NEAR(sum_products(a.data(), b.data(), C), want2, 1e-13 * (1 + scale2)) << C;
+    EXPECT_NEAR(sum_products(a.data(), w.data(), b.data(), C), want3, 1e-13 * (1 + scale3)) << C;
+  }
+}
 #endif
 
 TEST(SoftmaxDeterminism, RepeatsBitwise) {
