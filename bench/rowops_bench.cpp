@@ -1,7 +1,11 @@
 // Memory-bound kernel benchmark: RMSNorm, softmax, cross-entropy (forward + backward) and the
-// AdamW step, each timed as the median of repeats on 2 OpenMP threads and compared with the
-// bandwidth floor, i.e. the time a plain large copy (same binary, same threads) would need to
-// move the kernel's minimal bytes. Then runs bench/rowops_bench.py for PyTorch's figures.
+// AdamW step, each timed on 2 OpenMP threads and compared with the bandwidth floor, i.e. the
+// time a plain copy (same binary, same threads) needs to move the kernel's minimal bytes: the copy
+// moves exactly those bytes (half read, half written), from a cold cache as the kernel does. The
+// memory bandwidth of a shared host moves by up to 2x within seconds (its neighbours), so every
+// repeat of a kernel is paired with the copies timed right before it and the ratio is taken per
+// pair: the median of those ratios is what a drift cannot skew. Then runs bench/rowops_bench.py
+// for PyTorch's figures.
 //
 // Not a correctness test (tests/kernels does that) and not a GEMM or attention benchmark.
 // Usage: rowops_bench [--no-torch] [--threads N]   (default 2 threads)
@@ -31,21 +35,57 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-struct Timing {
-  double median;
-  double best;  // on a shared machine the minimum is the least disturbed run
+// The floor's two copies: memcpy (whose stores may stream around the cache) and the plain loop
+// `dst[i] = src[i]` (stores through the cache, as a kernel's are when its output is read next),
+// each of the first `count` floats of buffers of up to 512 MiB.
+struct CopyFloor {
+  size_t n = size_t(128) << 20;  // floats
+  float* src = nullptr;
+  float* dst = nullptr;
+  // A clean buffer read after the copies, so that the kernel starts on a cold cache that holds
+  // no dirty lines of the copy's destination (their write-backs would be charged to it).
+  size_t sweep_n = 0;
+  float* sweep = nullptr;
+  double memcpy_s(size_t count) const;
+  double loop_s(size_t count) const;
+  void clean_cache() const;
 };
 
-Timing time_it(int repeats, const std::function<void()>& fn) {
-  fn();  // warm-up: page faults, thread pool start
-  std::vector<double> t;
+struct Paired {
+  double median_ms;    // the kernel alone
+  double ratio;        // median over repeats of time / (bytes / faster copy's bandwidth)
+  double ratio_plain;  // the same against the plain loop copy only
+  double copy_gbs;     // median bandwidth of the faster copy beside this kernel
+};
+
+// Warm-up, then `repeats` x (memcpy, loop copy, kernel), each of the three on a clean cache and
+// each ratio from its own repeat: the kernel's inputs are in memory, not in cache, every time.
+Paired time_paired(const CopyFloor& floor, int repeats, double bytes,
+                   const std::function<void()>& fn) {
+  fn();  // page faults, thread pool start
+  std::vector<double> t, ratio, ratio_plain, bw;
   for (int r = 0; r < repeats; ++r) {
+    const size_t count = std::min(floor.n, size_t(bytes / (2 * sizeof(float))));
+    floor.clean_cache();
+    const double tm = floor.memcpy_s(count);
+    floor.clean_cache();
+    const double tl = floor.loop_s(count);
+    floor.clean_cache();
     const double t0 = now_s();
     fn();
-    t.push_back(now_s() - t0);
+    const double tk = now_s() - t0;
+    const double copied = 2.0 * double(count) * sizeof(float);
+    const double fast = copied / std::min(tm, tl), plain = copied / tl;
+    t.push_back(tk);
+    ratio.push_back(tk / (bytes / fast));
+    ratio_plain.push_back(tk / (bytes / plain));
+    bw.push_back(fast);
   }
-  std::sort(t.begin(), t.end());
-  return {t[t.size() / 2], t[0]};
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  return {median(t) * 1e3, median(ratio), median(ratio_plain), median(bw) / 1e9};
 }
 
 std::vector<float> filled(size_t n, uint64_t seed, float scale = 1.0f) {
@@ -68,8 +108,35 @@ T* alloc_touched(size_t n) {
 struct Row {
   std::string name;
   double bytes;
-  Timing t;
+  Paired p;
 };
+
+double CopyFloor::memcpy_s(size_t count) const {
+  const double t0 = now_s();
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const size_t b = count * t / nt, e = count * (t + 1) / nt;
+    std::memcpy(dst + b, src + b, (e - b) * sizeof(float));
+  }
+  return now_s() - t0;
+}
+
+void CopyFloor::clean_cache() const {
+  float sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+  for (size_t i = 0; i < sweep_n; i += 16) sum += sweep[i];
+  if (sum == 1.5f) std::printf(" ");  // keeps the reads
+}
+
+double CopyFloor::loop_s(size_t count) const {
+  const double t0 = now_s();
+  float* d = dst;
+  const float* s = src;
+#pragma omp parallel for simd schedule(static)
+  for (size_t i = 0; i < count; ++i) d[i] = s[i];
+  return now_s() - t0;
+}
 
 }  // namespace
 
@@ -83,33 +150,12 @@ int main(int argc, char** argv) {
   omp_set_num_threads(threads);
   std::printf("threads: %d\n", omp_get_max_threads());
 
-  // ---- bandwidth floor: 512 MiB copy, split statically over the 2 threads ----
-  const size_t copy_n = size_t(128) << 20;  // floats
-  float* src = alloc_touched<float>(copy_n);
-  float* dst = alloc_touched<float>(copy_n);
-  for (size_t i = 0; i < copy_n; i += 1024) src[i] = float(i);
-  const Timing t_memcpy = time_it(9, [&] {
-#pragma omp parallel
-    {
-      const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-      const size_t b = copy_n * t / nt, e = copy_n * (t + 1) / nt;
-      std::memcpy(dst + b, src + b, (e - b) * sizeof(float));
-    }
-  });
-  const Timing t_loop = time_it(9, [&] {
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < copy_n; ++i) dst[i] = src[i];
-  });
-  std::free(src);
-  std::free(dst);
-  const double copy_bytes = 2.0 * copy_n * sizeof(float);
-  // The floor uses the faster copy (memcpy streams its stores), median and best separately.
-  const double bw = copy_bytes / std::min(t_memcpy.median, t_loop.median);
-  const double bw_best = copy_bytes / std::min(t_memcpy.best, t_loop.best);
-  std::printf("copy 512 MiB (median/best): memcpy %.2f/%.2f GB/s, loop %.2f/%.2f GB/s\n",
-              copy_bytes / t_memcpy.median / 1e9, copy_bytes / t_memcpy.best / 1e9,
-              copy_bytes / t_loop.median / 1e9, copy_bytes / t_loop.best / 1e9);
-  std::printf("floor bandwidth: median %.2f GB/s, best %.2f GB/s\n\n", bw / 1e9, bw_best / 1e9);
+  CopyFloor floor;
+  floor.src = alloc_touched<float>(floor.n);
+  floor.dst = alloc_touched<float>(floor.n);
+  for (size_t i = 0; i < floor.n; i += 1024) floor.src[i] = float(i);
+  floor.sweep_n = size_t(16) << 20;  // 64 MiB, twice the last-level cache
+  floor.sweep = alloc_touched<float>(floor.sweep_n);
 
   std::vector<Row> rows;
 
@@ -118,12 +164,14 @@ int main(int argc, char** argv) {
     const int64_t N = 2048;
     auto x = filled(N * C, 1), w = filled(C, 2), dy = filled(N * C, 3);
     std::vector<float> y(N * C), rstd(N), dx(N * C, 0.f), dw(C, 0.f);
-    const Timing t = time_it(50, [&] {
-      sk::rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), N, C, 1e-6f);
-      sk::rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N, C);
-    });
     // fwd: read x, write y; bwd: read x, dy, read+write dx (accumulate). w, rstd, dw: O(N + C).
-    rows.push_back({"rmsnorm fwd+bwd N=2048 C=" + std::to_string(C), 6.0 * N * C * 4, t});
+    const double bytes = 6.0 * N * C * 4;
+    rows.push_back(
+        {"rmsnorm fwd+bwd N=2048 C=" + std::to_string(C), bytes, time_paired(floor, 25, bytes, [&] {
+           sk::rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), N, C, 1e-6f);
+           sk::rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N,
+                                C);
+         })});
   }
 
   // ---- softmax fwd + bwd ----
@@ -131,12 +179,12 @@ int main(int argc, char** argv) {
     const int64_t N = 2048, C = 1024;
     auto x = filled(N * C, 4, 3.f), dy = filled(N * C, 5);
     std::vector<float> y(N * C), dx(N * C, 0.f);
-    const Timing t = time_it(50, [&] {
-      sk::softmax_forward(y.data(), x.data(), N, C);
-      sk::softmax_backward(dx.data(), y.data(), dy.data(), N, C);
-    });
     // fwd: read x, write y; bwd: read y, dy, read+write dx.
-    rows.push_back({"softmax fwd+bwd N=2048 C=1024", 6.0 * N * C * 4, t});
+    const double bytes = 6.0 * N * C * 4;
+    rows.push_back({"softmax fwd+bwd N=2048 C=1024", bytes, time_paired(floor, 25, bytes, [&] {
+                      sk::softmax_forward(y.data(), x.data(), N, C);
+                      sk::softmax_backward(dx.data(), y.data(), dy.data(), N, C);
+                    })});
   }
 
   // ---- cross-entropy fwd + bwd ----
@@ -152,31 +200,36 @@ int main(int argc, char** argv) {
     std::vector<int64_t> targets(N);
     for (int64_t n = 0; n < N; ++n) targets[n] = (n * 7919) % V;
     std::vector<float> loss(N), lse(N), dloss(N, 1.0f / N);
-    const Timing tf = time_it(9, [&] {
+    const auto forward = [&] {
       sk::cross_entropy_forward(loss.data(), lse.data(), logits, targets.data(), N, V, 0.1f);
-    });
-    const Timing tb = time_it(9, [&] {
+    };
+    const auto backward = [&](bool accumulate) {
       sk::cross_entropy_backward(dlogits, dloss.data(), logits, lse.data(), targets.data(), N, V,
-                                 0.1f);
-    });
-    const Timing tbo = time_it(9, [&] {
-      sk::cross_entropy_backward(dlogits, dloss.data(), logits, lse.data(), targets.data(), N, V,
-                                 0.1f, sk::kIgnoreIndex, /*accumulate=*/false);
-    });
-    const Timing tfused = time_it(9, [&] {
-      sk::cross_entropy_forward_backward(loss.data(), lse.data(), dlogits, dloss.data(), logits,
-                                         targets.data(), N, V, 0.1f);
-    });
+                                 0.1f, sk::kIgnoreIndex, accumulate);
+    };
     const double nv4 = double(N) * V * 4;
-    rows.push_back({"cross-entropy fwd N=2048 V=32768", 1.0 * nv4, tf});
-    rows.push_back({"cross-entropy bwd (+=) N=2048 V=32768", 3.0 * nv4, tb});
+    const int reps = 11;
     rows.push_back(
-        {"cross-entropy fwd+bwd (+=)", 4.0 * nv4, {tf.median + tb.median, tf.best + tb.best}});
-    rows.push_back({"cross-entropy fwd+bwd (overwrite dlogits)",
-                    3.0 * nv4,
-                    {tf.median + tbo.median, tf.best + tbo.best}});
+        {"cross-entropy fwd N=2048 V=32768", nv4, time_paired(floor, reps, nv4, forward)});
+    // Backward (+=): read logits, read + write dlogits.
+    rows.push_back({"cross-entropy bwd (+=) N=2048 V=32768", 3 * nv4,
+                    time_paired(floor, reps, 3 * nv4, [&] { backward(true); })});
+    rows.push_back({"cross-entropy fwd+bwd (+=)", 4 * nv4, time_paired(floor, reps, 4 * nv4, [&] {
+                      forward();
+                      backward(true);
+                    })});
+    rows.push_back({"cross-entropy fwd+bwd (overwrite dlogits)", 3 * nv4,
+                    time_paired(floor, reps, 3 * nv4, [&] {
+                      forward();
+                      backward(false);
+                    })});
     // What training runs: one read of the logits, one write of dlogits.
-    rows.push_back({"cross-entropy fwd+bwd, one pass (training)", 2.0 * nv4, tfused});
+    rows.push_back({"cross-entropy fwd+bwd, one pass (training)", 2 * nv4,
+                    time_paired(floor, reps, 2 * nv4, [&] {
+                      sk::cross_entropy_forward_backward(loss.data(), lse.data(), dlogits,
+                                                         dloss.data(), logits, targets.data(), N, V,
+                                                         0.1f);
+                    })});
     std::free(logits);
     std::free(dlogits);
   }
@@ -195,34 +248,32 @@ int main(int argc, char** argv) {
                                             {p + b, g + b, m + b, v + b, n - b, 1e-3, 0.1}};
     sk::AdamWHyper h;
     int64_t step = 0;
-    const Timing t = time_it(15, [&] {
-      h.step = ++step;
-      sk::adamw_step(segs, 3, h);
-    });
     // read p, g, m, v; write p, m, v.
-    rows.push_back({"adamw step 10M params", 7.0 * n * 4, t});
+    const double bytes = 7.0 * n * 4;
+    rows.push_back({"adamw step 10M params", bytes, time_paired(floor, 15, bytes, [&] {
+                      h.step = ++step;
+                      sk::adamw_step(segs, 3, h);
+                    })});
     std::free(p);
     std::free(g);
     std::free(m);
     std::free(v);
   }
+  std::free(floor.src);
+  std::free(floor.dst);
+  std::free(floor.sweep);
 
-  // Second floor: the plain loop copy, whose stores go through the cache as a kernel's do when
-  // its output is read next. Where the machine's memcpy streams its stores (non-temporal) and
-  // that is worth much bandwidth, the two floors differ and both ratios are printed.
-  const double bw_plain = copy_bytes / t_loop.median;
-  std::printf("%-42s %8s %9s %8s %9s %7s | %9s %8s %7s | %7s\n", "kernel", "MB", "median ms",
-              "GB/s", "floor ms", "ratio", "best ms", "GB/s", "ratio", "plain");
+  std::printf("%-42s %8s %9s %8s %10s %7s %7s\n", "kernel", "MB", "median ms", "GB/s", "copy GB/s",
+              "ratio", "plain");
   for (const Row& r : rows) {
-    const double floor = r.bytes / bw, floor_best = r.bytes / bw_best;
-    std::printf("%-42s %8.1f %9.3f %8.2f %9.3f %7.2f | %9.3f %8.2f %7.2f | %7.2f\n", r.name.c_str(),
-                r.bytes / 1e6, r.t.median * 1e3, r.bytes / r.t.median / 1e9, floor * 1e3,
-                r.t.median / floor, r.t.best * 1e3, r.bytes / r.t.best / 1e9, r.t.best / floor_best,
-                r.t.median / (r.bytes / bw_plain));
+    std::printf("%-42s %8.1f %9.3f %8.2f %10.2f %7.2f %7.2f\n", r.name.c_str(), r.bytes / 1e6,
+                r.p.median_ms, r.bytes / (r.p.median_ms * 1e-3) / 1e9, r.p.copy_gbs, r.p.ratio,
+                r.p.ratio_plain);
   }
   std::printf(
-      "(ratio = time / (bytes / copy bandwidth), median with median, best with best;"
-      " target <= 1.5;\n plain = median time / (bytes / plain loop copy bandwidth, median))\n");
+      "(ratio = median over repeats of time / (bytes / bandwidth of the faster copy of the same\n"
+      " bytes timed just before it), target <= 1.5; plain = the same against the plain loop copy;\n"
+      " kernel and copies start on a clean cache; copy GB/s = the faster copy's median)\n");
 
   if (run_torch) {
     const std::string script = seekforge::bench::source_path("bench/rowops_bench.py");
