@@ -24,6 +24,7 @@
 #include "kernels/adamw.h"
 #include "kernels/cross_entropy.h"
 #include "kernels/norm.h"
+#include "kernels/simd.h"
 #include "kernels/softmax.h"
 #include "source_path.h"
 
@@ -48,6 +49,7 @@ struct CopyFloor {
   float* sweep = nullptr;
   double memcpy_s(size_t count) const;
   double loop_s(size_t count) const;
+  double read_s(size_t count) const;
   void clean_cache() const;
 };
 
@@ -56,6 +58,7 @@ struct Paired {
   double ratio;        // median over repeats of time / (bytes / faster copy's bandwidth)
   double ratio_plain;  // the same against the plain loop copy only
   double copy_gbs;     // median bandwidth of the faster copy beside this kernel
+  double read_gbs;     // median bandwidth of a read-only sweep of the kernel's bytes
 };
 
 // Warm-up, then `repeats` x (memcpy, loop copy, kernel), each of the three on a clean cache and
@@ -63,13 +66,16 @@ struct Paired {
 Paired time_paired(const CopyFloor& floor, int repeats, double bytes,
                    const std::function<void()>& fn) {
   fn();  // page faults, thread pool start
-  std::vector<double> t, ratio, ratio_plain, bw;
+  std::vector<double> t, ratio, ratio_plain, bw, bw_read;
   for (int r = 0; r < repeats; ++r) {
     const size_t count = std::min(floor.n, size_t(bytes / (2 * sizeof(float))));
     floor.clean_cache();
     const double tm = floor.memcpy_s(count);
     floor.clean_cache();
     const double tl = floor.loop_s(count);
+    floor.clean_cache();
+    const size_t read_count = std::min(floor.n, 2 * count);
+    const double tr = floor.read_s(read_count);
     floor.clean_cache();
     const double t0 = now_s();
     fn();
@@ -80,12 +86,14 @@ Paired time_paired(const CopyFloor& floor, int repeats, double bytes,
     ratio.push_back(tk / (bytes / fast));
     ratio_plain.push_back(tk / (bytes / plain));
     bw.push_back(fast);
+    bw_read.push_back(double(read_count) * sizeof(float) / tr);
   }
   const auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  return {median(t) * 1e3, median(ratio), median(ratio_plain), median(bw) / 1e9};
+  return {median(t) * 1e3, median(ratio), median(ratio_plain), median(bw) / 1e9,
+          median(bw_read) / 1e9};
 }
 
 std::vector<float> filled(size_t n, uint64_t seed, float scale = 1.0f) {
@@ -127,6 +135,37 @@ void CopyFloor::clean_cache() const {
 #pragma omp parallel for reduction(+ : sum) schedule(static)
   for (size_t i = 0; i < sweep_n; i += 16) sum += sweep[i];
   if (sum == 1.5f) std::printf(" ");  // keeps the reads
+}
+
+// A sum over the first `count` floats of src, four vector accumulators per thread: how fast
+// this host reads when nothing is written (the bound of a read-only kernel such as the
+// cross-entropy forward, which a copy's read-plus-write figure can overstate).
+double CopyFloor::read_s(size_t count) const {
+  const double t0 = now_s();
+  float total = 0;
+#pragma omp parallel reduction(+ : total)
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const size_t b = count * t / nt / 64 * 64,
+                 e = t + 1 == nt ? count : count * (t + 1) / nt / 64 * 64;
+#if defined(SEEKFORGE_SIMD)
+    namespace simd = seekforge::kernels::simd;
+    simd::vf a0 = simd::zero(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = b;
+    for (; i + 64 <= e; i += 64) {
+      a0 = simd::add(a0, simd::loadu(src + i));
+      a1 = simd::add(a1, simd::loadu(src + i + 16));
+      a2 = simd::add(a2, simd::loadu(src + i + 32));
+      a3 = simd::add(a3, simd::loadu(src + i + 48));
+    }
+    total += simd::reduce_add(simd::add(simd::add(a0, a1), simd::add(a2, a3)));
+    for (; i < e; ++i) total += src[i];
+#else
+    for (size_t i = b; i < e; ++i) total += src[i];
+#endif
+  }
+  if (total == 1.5f) std::printf(" ");  // keeps the reads
+  return now_s() - t0;
 }
 
 double CopyFloor::loop_s(size_t count) const {
@@ -263,17 +302,19 @@ int main(int argc, char** argv) {
   std::free(floor.dst);
   std::free(floor.sweep);
 
-  std::printf("%-42s %8s %9s %8s %10s %7s %7s\n", "kernel", "MB", "median ms", "GB/s", "copy GB/s",
-              "ratio", "plain");
+  std::printf("%-42s %8s %9s %8s %10s %10s %7s %7s\n", "kernel", "MB", "median ms", "GB/s",
+              "copy GB/s", "read GB/s", "ratio", "plain");
   for (const Row& r : rows) {
-    std::printf("%-42s %8.1f %9.3f %8.2f %10.2f %7.2f %7.2f\n", r.name.c_str(), r.bytes / 1e6,
-                r.p.median_ms, r.bytes / (r.p.median_ms * 1e-3) / 1e9, r.p.copy_gbs, r.p.ratio,
-                r.p.ratio_plain);
+    std::printf("%-42s %8.1f %9.3f %8.2f %10.2f %10.2f %7.2f %7.2f\n", r.name.c_str(),
+                r.bytes / 1e6, r.p.median_ms, r.bytes / (r.p.median_ms * 1e-3) / 1e9, r.p.copy_gbs,
+                r.p.read_gbs, r.p.ratio, r.p.ratio_plain);
   }
   std::printf(
       "(ratio = median over repeats of time / (bytes / bandwidth of the faster copy of the same\n"
       " bytes timed just before it), target <= 1.5; plain = the same against the plain loop copy;\n"
-      " kernel and copies start on a clean cache; copy GB/s = the faster copy's median)\n");
+      " kernel and copies start on a clean cache; copy GB/s = the faster copy's median; read GB/s "
+      "=\n"
+      " a read-only sweep of the kernel's bytes, the ceiling of a kernel that only reads)\n");
 
   if (run_torch) {
     const std::string script = seekforge::bench::source_path("bench/rowops_bench.py");
