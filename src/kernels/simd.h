@@ -106,16 +106,25 @@ struct vd {
 };
 inline vd zero_d() { return {_mm512_setzero_pd(), _mm512_setzero_pd()}; }
 // acc + double(a) * double(b), lane by lane.
+// The maskz forms with every lane on, as elsewhere in this file: GCC 12's unmasked widening
+// and extraction intrinsics trip -Wmaybe-uninitialized (GCC bug 105593).
 inline vd fmadd_d(vf a, vf b, vd acc) {
-  const __m256 alo = _mm512_maskz_extractf32x8_ps(0xFF, a, 0),
-               ahi = _mm512_maskz_extractf32x8_ps(0xFF, a, 1);
-  const __m256 blo = _mm512_maskz_extractf32x8_ps(0xFF, b, 0),
-               bhi = _mm512_maskz_extractf32x8_ps(0xFF, b, 1);
-  return {_mm512_fmadd_pd(_mm512_cvtps_pd(alo), _mm512_cvtps_pd(blo), acc.lo),
-          _mm512_fmadd_pd(_mm512_cvtps_pd(ahi), _mm512_cvtps_pd(bhi), acc.hi)};
+  const auto wide = [](vf h, int upper) {
+    return _mm512_maskz_cvtps_pd(0xFF, upper ? _mm512_maskz_extractf32x8_ps(0xFF, h, 1)
+                                             : _mm512_maskz_extractf32x8_ps(0xFF, h, 0));
+  };
+  return {_mm512_fmadd_pd(wide(a, 0), wide(b, 0), acc.lo),
+          _mm512_fmadd_pd(wide(a, 1), wide(b, 1), acc.hi)};
 }
 inline vd add_d(vd a, vd b) { return {_mm512_add_pd(a.lo, b.lo), _mm512_add_pd(a.hi, b.hi)}; }
-inline double reduce_add(vd a) { return _mm512_reduce_add_pd(_mm512_add_pd(a.lo, a.hi)); }
+inline double reduce_add(vd a) {
+  const __m512d s = _mm512_add_pd(a.lo, a.hi);
+  const __m256d q = _mm256_add_pd(_mm512_maskz_extractf64x4_pd(0xF, s, 0),
+                                  _mm512_maskz_extractf64x4_pd(0xF, s, 1));
+  __m128d h = _mm_add_pd(_mm256_castpd256_pd128(q), _mm256_extractf128_pd(q, 1));
+  h = _mm_add_sd(h, _mm_unpackhi_pd(h, h));
+  return _mm_cvtsd_f64(h);
+}
 
 inline float reduce_max(vf a) {
   __m256 h = _mm256_max_ps(_mm512_maskz_extractf32x8_ps(0xFF, a, 0),
@@ -174,10 +183,10 @@ inline vf exp_no_overflow(vf x) {
       1.241857812073484f, 1.2968395546510096f, 1.3542555469368927f, 1.4142135623730951f,
       1.4768261459394993f, 1.5422108254079407f, 1.6104903319492543f, 1.681792830507429f,
       1.7562521603732995f, 1.8340080864093424f, 1.9152065613971474f);
-  const vf t = _mm512_permutexvar_ps(kb, table);  // k's low 4 bits
+  const vf t = _mm512_maskz_permutexvar_ps(kAll, kb, table);  // k's low 4 bits
   const vf m = fmadd(t, em1, t);
   // (bits of kt) >> 4 << 23 is (k >> 4) << 23: the shift constant's bits fall off the top.
-  const __m512i n = _mm512_slli_epi32(_mm512_srai_epi32(kb, 4), 23);
+  const __m512i n = _mm512_maskz_slli_epi32(kAll, _mm512_maskz_srai_epi32(kAll, kb, 4), 23);
   return zero_off(static_cast<mask>(~under),
                   _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(m), n)));
 }
