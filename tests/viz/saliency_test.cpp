@@ -91,16 +91,22 @@ TEST(Saliency, LastPositionTargetsTheArgmaxAndParametersAreRanked) {
   ASSERT_EQ(s.params.size(), model.named_parameters().size());
   for (size_t i = 1; i < s.params.size(); ++i) EXPECT_GE(s.params[i - 1].norm, s.params[i].norm);
   // The head, the embedding and the final norm are on every path to the target; the routed
-  // experts no prompt token chose get no gradient at all.
-  int64_t zero = 0;
+  // experts no prompt token chose get no gradient at all. The query and key projections' gradient
+  // is zero in exact arithmetic too (a softmax over one key is constant), but what is left of it
+  // is rounding, ~1e-7, or exactly 0 in builds that round the two sides the same: only bounded.
+  int64_t zero_experts = 0;
+  const double largest = s.params.front().norm;
   for (const auto& p : s.params) {
     if (p.name == "lm_head.weight" || p.name == "model.embed_tokens.weight" ||
         p.name == "model.norm.weight") {
       EXPECT_GT(p.norm, 0.0) << p.name;
     }
-    zero += p.norm == 0.0;
+    if (p.name.find(".mlp.experts.") != std::string::npos) zero_experts += p.norm == 0.0;
+    if (p.name.find("q_proj") != std::string::npos || p.name.find("k_proj") != std::string::npos) {
+      EXPECT_LT(p.norm, 1e-5 * largest) << p.name;
+    }
   }
-  EXPECT_EQ(zero, 6);  // one token's top-2 leaves 2 of the 4 experts (3 matrices each) untouched...
+  EXPECT_EQ(zero_experts, 6);  // one token's top-2 leaves 2 of the 4 experts (3 matrices each)...
   EXPECT_EQ(s.params.back().norm, 0.0);  // ...and they rank last
 }
 
