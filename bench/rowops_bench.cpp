@@ -36,17 +36,49 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// The floor's two copies: memcpy (whose stores may stream around the cache) and the plain loop
+std::vector<float> filled(size_t n, uint64_t seed, float scale = 1.0f) {
+  std::vector<float> v(n);
+  std::mt19937 rng{static_cast<uint32_t>(seed)};
+  std::normal_distribution<float> d(0.f, scale);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// First-touch in parallel so pages are spread the way the kernels' static split reads them.
+template <typename T>
+T* alloc_touched(size_t n) {
+  T* p = static_cast<T*>(std::aligned_alloc(64, ((n * sizeof(T) + 63) / 64) * 64));
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) p[i] = T(0);
+  return p;
+}
+
+// A 64-byte aligned, first-touched float buffer (n zeros, or a copy of v) that frees itself,
+// aligned as the engine's tensor storage is: with std::vector's 16-byte alignment every 64-byte
+// vector load of a row splits two cache lines, which cost the RMSNorm backward ~25% here and is
+// not what the kernels see in training.
+struct Aligned {
+  float* p;
+  explicit Aligned(const std::vector<float>& v) : p(alloc_touched<float>(v.size())) {
+    std::copy(v.begin(), v.end(), p);
+  }
+  explicit Aligned(size_t n) : p(alloc_touched<float>(n)) {}
+  Aligned(const Aligned&) = delete;
+  Aligned& operator=(const Aligned&) = delete;
+  ~Aligned() { std::free(p); }
+};
+
+// The floor's two copies, memcpy (whose stores may stream around the cache) and the plain loop
 // `dst[i] = src[i]` (stores through the cache, as a kernel's are when its output is read next),
-// each of the first `count` floats of buffers of up to 512 MiB.
+// and a read-only sweep, each over the first `count` floats of 512 MiB buffers.
 struct CopyFloor {
-  size_t n = size_t(128) << 20;  // floats
-  float* src = nullptr;
-  float* dst = nullptr;
-  // A clean buffer read after the copies, so that the kernel starts on a cold cache that holds
-  // no dirty lines of the copy's destination (their write-backs would be charged to it).
-  size_t sweep_n = 0;
-  float* sweep = nullptr;
+  static constexpr size_t n = size_t(128) << 20;  // floats
+  Aligned src{n}, dst{n};
+  // A clean buffer read before each timed part, so that it starts on a cold cache holding no
+  // dirty lines of the copy's destination (their write-backs would be charged to it): 64 MiB,
+  // twice the last-level cache.
+  static constexpr size_t sweep_n = size_t(16) << 20;
+  Aligned sweep{sweep_n};
   double memcpy_s(size_t count) const;
   double loop_s(size_t count) const;
   double read_s(size_t count) const;
@@ -61,20 +93,20 @@ struct Paired {
   double read_gbs;     // median bandwidth of a read-only sweep of the kernel's bytes
 };
 
-// Warm-up, then `repeats` x (memcpy, loop copy, kernel), each of the three on a clean cache and
+// Warm-up, then `repeats` x (memcpy, loop copy, read sweep, kernel), each on a clean cache and
 // each ratio from its own repeat: the kernel's inputs are in memory, not in cache, every time.
 Paired time_paired(const CopyFloor& floor, int repeats, double bytes,
                    const std::function<void()>& fn) {
   fn();  // page faults, thread pool start
   std::vector<double> t, ratio, ratio_plain, bw, bw_read;
+  const size_t count = std::min(floor.n, size_t(bytes / (2 * sizeof(float))));
+  const size_t read_count = std::min(floor.n, 2 * count);
   for (int r = 0; r < repeats; ++r) {
-    const size_t count = std::min(floor.n, size_t(bytes / (2 * sizeof(float))));
     floor.clean_cache();
     const double tm = floor.memcpy_s(count);
     floor.clean_cache();
     const double tl = floor.loop_s(count);
     floor.clean_cache();
-    const size_t read_count = std::min(floor.n, 2 * count);
     const double tr = floor.read_s(read_count);
     floor.clean_cache();
     const double t0 = now_s();
@@ -96,37 +128,6 @@ Paired time_paired(const CopyFloor& floor, int repeats, double bytes,
           median(bw_read) / 1e9};
 }
 
-std::vector<float> filled(size_t n, uint64_t seed, float scale = 1.0f) {
-  std::vector<float> v(n);
-  std::mt19937 rng{static_cast<uint32_t>(seed)};
-  std::normal_distribution<float> d(0.f, scale);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-// First-touch in parallel so pages are spread the way the kernels' static split reads them.
-template <typename T>
-T* alloc_touched(size_t n) {
-  T* p = static_cast<T*>(std::aligned_alloc(64, ((n * sizeof(T) + 63) / 64) * 64));
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) p[i] = T(0);
-  return p;
-}
-
-// A 64-byte aligned, first-touched copy of v, as the engine's tensor storage is aligned: with
-// std::vector's 16-byte alignment every 64-byte vector load of a row splits two cache lines,
-// which cost the RMSNorm backward ~25% here and is not what the kernels see in training.
-struct Aligned {
-  float* p;
-  explicit Aligned(const std::vector<float>& v) : p(alloc_touched<float>(v.size())) {
-    std::copy(v.begin(), v.end(), p);
-  }
-  explicit Aligned(size_t n) : p(alloc_touched<float>(n)) {}
-  Aligned(const Aligned&) = delete;
-  Aligned& operator=(const Aligned&) = delete;
-  ~Aligned() { std::free(p); }
-};
-
 struct Row {
   std::string name;
   double bytes;
@@ -139,7 +140,7 @@ double CopyFloor::memcpy_s(size_t count) const {
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
     const size_t b = count * t / nt, e = count * (t + 1) / nt;
-    std::memcpy(dst + b, src + b, (e - b) * sizeof(float));
+    std::memcpy(dst.p + b, src.p + b, (e - b) * sizeof(float));
   }
   return now_s() - t0;
 }
@@ -147,7 +148,7 @@ double CopyFloor::memcpy_s(size_t count) const {
 void CopyFloor::clean_cache() const {
   float sum = 0;
 #pragma omp parallel for reduction(+ : sum) schedule(static)
-  for (size_t i = 0; i < sweep_n; i += 16) sum += sweep[i];
+  for (size_t i = 0; i < sweep_n; i += 16) sum += sweep.p[i];
   if (sum == 1.5f) std::printf(" ");  // keeps the reads
 }
 
@@ -155,6 +156,7 @@ void CopyFloor::clean_cache() const {
 // this host reads when nothing is written (the bound of a read-only kernel such as the
 // cross-entropy forward, which a copy's read-plus-write figure can overstate).
 double CopyFloor::read_s(size_t count) const {
+  const float* x = src.p;
   const double t0 = now_s();
   float total = 0;
 #pragma omp parallel reduction(+ : total)
@@ -167,15 +169,15 @@ double CopyFloor::read_s(size_t count) const {
     simd::vf a0 = simd::zero(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = b;
     for (; i + 64 <= e; i += 64) {
-      a0 = simd::add(a0, simd::loadu(src + i));
-      a1 = simd::add(a1, simd::loadu(src + i + 16));
-      a2 = simd::add(a2, simd::loadu(src + i + 32));
-      a3 = simd::add(a3, simd::loadu(src + i + 48));
+      a0 = simd::add(a0, simd::loadu(x + i));
+      a1 = simd::add(a1, simd::loadu(x + i + 16));
+      a2 = simd::add(a2, simd::loadu(x + i + 32));
+      a3 = simd::add(a3, simd::loadu(x + i + 48));
     }
     total += simd::reduce_add(simd::add(simd::add(a0, a1), simd::add(a2, a3)));
-    for (; i < e; ++i) total += src[i];
+    for (; i < e; ++i) total += x[i];
 #else
-    for (size_t i = b; i < e; ++i) total += src[i];
+    for (size_t i = b; i < e; ++i) total += x[i];
 #endif
   }
   if (total == 1.5f) std::printf(" ");  // keeps the reads
@@ -184,8 +186,8 @@ double CopyFloor::read_s(size_t count) const {
 
 double CopyFloor::loop_s(size_t count) const {
   const double t0 = now_s();
-  float* d = dst;
-  const float* s = src;
+  float* d = dst.p;
+  const float* s = src.p;
 #pragma omp parallel for simd schedule(static)
   for (size_t i = 0; i < count; ++i) d[i] = s[i];
   return now_s() - t0;
@@ -203,12 +205,8 @@ int main(int argc, char** argv) {
   omp_set_num_threads(threads);
   std::printf("threads: %d\n", omp_get_max_threads());
 
-  CopyFloor floor;
-  floor.src = alloc_touched<float>(floor.n);
-  floor.dst = alloc_touched<float>(floor.n);
-  for (size_t i = 0; i < floor.n; i += 1024) floor.src[i] = float(i);
-  floor.sweep_n = size_t(16) << 20;  // 64 MiB, twice the last-level cache
-  floor.sweep = alloc_touched<float>(floor.sweep_n);
+  const CopyFloor floor;
+  for (size_t i = 0; i < floor.n; i += 1024) floor.src.p[i] = float(i);
 
   std::vector<Row> rows;
 
@@ -242,8 +240,9 @@ int main(int argc, char** argv) {
   // ---- cross-entropy fwd + bwd ----
   {
     const int64_t N = 2048, V = 32768;
-    float* logits = alloc_touched<float>(N * V);
-    float* dlogits = alloc_touched<float>(N * V);
+    const Aligned logits_buf(N * V), dlogits_buf(N * V);
+    float* logits = logits_buf.p;
+    float* dlogits = dlogits_buf.p;
     {
       auto rowv = filled(V, 6, 2.f);  // same random row everywhere: content does not matter
 #pragma omp parallel for schedule(static)
@@ -282,17 +281,13 @@ int main(int argc, char** argv) {
                                                          dloss.data(), logits, targets.data(), N, V,
                                                          0.1f);
                     })});
-    std::free(logits);
-    std::free(dlogits);
   }
 
   // ---- AdamW step over 10M parameters, as 3 segments ----
   {
     const int64_t n = 10'000'000;
-    float* p = alloc_touched<float>(n);
-    float* g = alloc_touched<float>(n);
-    float* m = alloc_touched<float>(n);
-    float* v = alloc_touched<float>(n);
+    const Aligned pb(n), gb(n), mb(n), vb(n);
+    float *p = pb.p, *g = gb.p, *m = mb.p, *v = vb.p;
     for (int64_t i = 0; i < n; ++i) p[i] = 0.01f * float(i % 97), g[i] = 1e-3f * float(i % 13);
     const int64_t a = 3'000'000, b = 6'500'000;
     const sk::AdamWSegment<float> segs[] = {{p, g, m, v, a, 1e-3, 0.1},
@@ -306,14 +301,7 @@ int main(int argc, char** argv) {
                       h.step = ++step;
                       sk::adamw_step(segs, 3, h);
                     })});
-    std::free(p);
-    std::free(g);
-    std::free(m);
-    std::free(v);
   }
-  std::free(floor.src);
-  std::free(floor.dst);
-  std::free(floor.sweep);
 
   std::printf("%-42s %8s %9s %8s %10s %10s %7s %7s\n", "kernel", "MB", "median ms", "GB/s",
               "copy GB/s", "read GB/s", "ratio", "plain");
@@ -325,9 +313,9 @@ int main(int argc, char** argv) {
   std::printf(
       "(ratio = median over repeats of time / (bytes / bandwidth of the faster copy of the same\n"
       " bytes timed just before it), target <= 1.5; plain = the same against the plain loop copy;\n"
-      " kernel and copies start on a clean cache; copy GB/s = the faster copy's median; read GB/s "
-      "=\n"
-      " a read-only sweep of the kernel's bytes, the ceiling of a kernel that only reads)\n");
+      " kernel and copies start on a clean cache; copy GB/s = the faster copy's median;\n"
+      " read GB/s = a read-only sweep of the kernel's bytes, the ceiling of a kernel that only\n"
+      " reads)\n");
 
   if (run_torch) {
     const std::string script = seekforge::bench::source_path("bench/rowops_bench.py");
