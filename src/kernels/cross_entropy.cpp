@@ -1,10 +1,13 @@
 // Fused cross-entropy kernels (see cross_entropy.h). At V = 32768 a row is 128 KiB: bigger than
-// L1, so the forward cannot afford a max pass followed by an exp pass over the row from memory.
-// It keeps a running max and a rescaled sum per lane instead, rescaling once per block of 256
-// logits (the block is re-read from L1 for the exp), so memory sees each logit once. On a CPU
-// without AVX-512 the forward is bound by the exp, not by memory (one exp per logit); the
-// training kernel therefore keeps each block's exps in a per-thread row buffer (L2-resident)
-// and rescales them in its backward half instead of computing a second exp per logit.
+// L1, so the forward cannot afford a max pass followed by an exp pass over the row from memory,
+// and with AVX-512 it must keep its exps cheaper than memory is fast (one exp per logit). It
+// fixes a reference from the first block of 256 logits, the block's max rounded to a whole
+// octave, and sums exp(x - reference) block by block (exp_ref: no per-logit subtraction, no
+// dependence of a block on its own max), checking each block's max only afterwards; a block far
+// above the reference raises it and runs again. Rows beyond the fast path's range take a per-lane
+// running max rescaled once per block. The training kernel keeps each block's exps in a
+// per-thread row buffer (L2-resident) and scales them in its backward half instead of computing
+// a second exp per logit.
 #include "kernels/cross_entropy.h"
 
 #include <algorithm>
@@ -45,15 +48,25 @@ constexpr int64_t kBlock = 256;
 // Software prefetch distance: the exp sweep of a block is compute-bound, so the next blocks'
 // lines are requested while it runs (the hardware prefetcher alone left ~15% on the table).
 constexpr int64_t kPrefetchAhead = 1024;
+constexpr double kLn2 = 0.6931471805599453;
+// The fast path's range: block maxima within +-kFastLogit keep every logit it exponentiates
+// inside exp_ref's |x| <= 700 (the first block's max sets the reference, and logits more than
+// 86.5 below it are 0).
+constexpr float kFastLogit = 400;
+// How far a logit may sit above the reference before the reference is raised: e^64 per term
+// keeps a lane's sum far below FLT_MAX for any V < 2^31.
+constexpr float kHeadroom = 64;
 
 // Per-block state the fused kernel keeps between its two halves: the exps of every full block,
-// exp(x_v - max_b[lane]), and each block's per-lane running max max_b.
+// exp(x_v - ref_b ln2), and each block's reference ref_b (octaves).
 struct BlockExps {
-  float* exps;   // [V rounded down to kBlock]
-  float* maxes;  // [V / kBlock][16]
+  float* exps;  // [V rounded down to kBlock]
+  int* refs;    // [V / kBlock]
 };
 
-RowStats row_stats(const float* x, int64_t V, const BlockExps* keep = nullptr) {
+// Statistics by per-lane running max, rescaled once per block: any logits, infinities included.
+// The fast path below hands over to it for rows outside its range.
+RowStats row_stats_general(const float* x, int64_t V) {
   // lowest(), not -inf: a lane that has seen no logit yet then rescales by exp(0) (its sum is
   // 0 anyway) instead of by exp(-inf - -inf) = NaN.
   const float lowest = std::numeric_limits<float>::lowest();
@@ -62,9 +75,6 @@ RowStats row_stats(const float* x, int64_t V, const BlockExps* keep = nullptr) {
   int64_t v0 = 0;
   for (; v0 + kBlock <= V; v0 += kBlock) {
     const float* b = x + v0;
-    for (int64_t i = 0; i < kBlock; i += 16) {
-      _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchAhead + i), _MM_HINT_T0);
-    }
     simd::vf bm0 = simd::loadu(b), bm1 = simd::loadu(b + 16);
     for (int64_t i = 32; i < kBlock; i += 32) {
       bm0 = simd::max(bm0, simd::loadu(b + i));
@@ -73,21 +83,13 @@ RowStats row_stats(const float* x, int64_t V, const BlockExps* keep = nullptr) {
     const simd::vf mnew = simd::max(m, simd::max(bm0, bm1));
     simd::vf s0 = simd::mul(s, simd::exp_no_overflow(simd::sub(m, mnew))), s1 = simd::zero();
     simd::vf x0 = simd::zero(), x1 = simd::zero();
-    float* e = keep != nullptr ? keep->exps + v0 : nullptr;
     for (int64_t i = 0; i < kBlock; i += 32) {
       const simd::vf a = simd::loadu(b + i), c = simd::loadu(b + i + 16);
-      const simd::vf ea = simd::exp_no_overflow(simd::sub(a, mnew)),
-                     ec = simd::exp_no_overflow(simd::sub(c, mnew));
-      if (e != nullptr) {
-        simd::storeu(e + i, ea);
-        simd::storeu(e + i + 16, ec);
-      }
-      s0 = simd::add(s0, ea);
-      s1 = simd::add(s1, ec);
+      s0 = simd::add(s0, simd::exp_no_overflow(simd::sub(a, mnew)));
+      s1 = simd::add(s1, simd::exp_no_overflow(simd::sub(c, mnew)));
       x0 = simd::add(x0, a);
       x1 = simd::add(x1, c);
     }
-    if (keep != nullptr) simd::storeu(keep->maxes + v0 / kBlock * simd::kLanes, mnew);
     s = simd::add(s0, s1);
     sx = simd::add(sx, simd::add(x0, x1));
     m = mnew;
@@ -107,6 +109,82 @@ RowStats row_stats(const float* x, int64_t V, const BlockExps* keep = nullptr) {
   const simd::vf scaled = simd::mul(s, simd::exp_no_overflow(simd::sub(m, simd::set1(gm))));
   return {double(gm), double(simd::reduce_add(scaled)), double(simd::reduce_add(sx))};
 }
+
+// The full blocks of a row against one reference for the whole row, ref ln2 with ref the first
+// block's max in octaves: exp_ref then needs no per-logit subtraction, and no block waits for
+// its own max before its exps start (the per-lane max of each block is only checked, after it).
+// A block with a logit more than kHeadroom above the reference raises it and runs again; a row
+// with a block max beyond +-kFastLogit (or no full block) returns false for row_stats_general.
+bool row_stats_fast(const float* x, int64_t V, const BlockExps* keep, RowStats* out) {
+  const int64_t full = V / kBlock * kBlock;
+  if (full == 0) return false;
+  simd::vf first = simd::loadu(x);
+  for (int64_t i = 16; i < kBlock; i += 16) first = simd::max(first, simd::loadu(x + i));
+  const float m0 = simd::reduce_max(first);
+  if (!(m0 >= -kFastLogit && m0 <= kFastLogit)) return false;
+  int ref = int(std::nearbyint(double(m0) / kLn2));
+  const float lowest = std::numeric_limits<float>::lowest();
+  simd::vf s = simd::zero(), sx = simd::zero();
+  for (int64_t v0 = 0; v0 < full; v0 += kBlock) {
+    const float* b = x + v0;
+    for (int64_t i = 0; i < kBlock; i += 16) {
+      _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchAhead + i), _MM_HINT_T0);
+    }
+    float* e = keep != nullptr ? keep->exps + v0 : nullptr;
+    for (;;) {
+      const float at = float(double(ref) * kLn2);
+      const simd::vf bias = simd::exp_ref_bias(ref), floor = simd::set1(at - 86.5f);
+      simd::vf s0 = s, s1 = simd::zero(), x0 = simd::zero(), x1 = simd::zero();
+      simd::vf bm0 = simd::set1(lowest), bm1 = bm0;
+      for (int64_t i = 0; i < kBlock; i += 32) {
+        const simd::vf a = simd::loadu(b + i), c = simd::loadu(b + i + 16);
+        const simd::vf ea = simd::exp_ref(a, bias, floor), ec = simd::exp_ref(c, bias, floor);
+        if (e != nullptr) {
+          simd::storeu(e + i, ea);
+          simd::storeu(e + i + 16, ec);
+        }
+        s0 = simd::add(s0, ea);
+        s1 = simd::add(s1, ec);
+        x0 = simd::add(x0, a);
+        x1 = simd::add(x1, c);
+        bm0 = simd::max(bm0, a);
+        bm1 = simd::max(bm1, c);
+      }
+      const simd::vf bm = simd::max(bm0, bm1);
+      if (simd::cmp_ge(simd::set1(at + kHeadroom), bm) == simd::kAll) {
+        s = simd::add(s0, s1);
+        sx = simd::add(sx, simd::add(x0, x1));
+        if (keep != nullptr) keep->refs[v0 / kBlock] = ref;
+        break;
+      }
+      // NaN lanes fail both comparisons: the general path has them.
+      if (simd::cmp_ge(simd::set1(kFastLogit), bm) != simd::kAll) return false;
+      const int raised = int(std::nearbyint(double(simd::reduce_max(bm)) / kLn2));
+      s = simd::mul(s, simd::set1(std::ldexp(1.0f, ref - raised)));
+      ref = raised;
+    }
+  }
+  *out = {double(ref) * kLn2, double(simd::reduce_add(s)), double(simd::reduce_add(sx))};
+  if (full < V) {
+    // The tail (< 256 logits) by the general path, merged in double.
+    const RowStats t = row_stats_general(x + full, V - full);
+    const double m = std::max(out->max, t.max);
+    *out = {m, out->sumexp * std::exp(out->max - m) + t.sumexp * std::exp(t.max - m),
+            out->sumx + t.sumx};
+  }
+  return true;
+}
+
+// *kept says whether keep was filled (the fast path ran).
+RowStats row_stats(const float* x, int64_t V, const BlockExps* keep, bool* kept) {
+  RowStats st;
+  *kept = row_stats_fast(x, V, keep, &st);
+  return *kept ? st : row_stats_general(x, V);
+}
+RowStats row_stats(const float* x, int64_t V) {
+  bool kept;
+  return row_stats(x, V, nullptr, &kept);
+}
 #endif
 
 // The row's log-sum-exp from its statistics; stores the row's loss. Combined in double:
@@ -114,7 +192,10 @@ RowStats row_stats(const float* x, int64_t V, const BlockExps* keep = nullptr) {
 template <typename T>
 inline double row_lse(const RowStats& st, double x_t, double eps, int64_t V, T* loss) {
   const double l = st.max + std::log(st.sumexp);
-  *loss = T((1.0 - eps) * (l - x_t) + eps * (l - st.sumx / double(V)));
+  // Without smoothing the mean of the logits is left out, not multiplied by 0: a masked class
+  // (-inf) makes it -inf, and 0 * inf would turn the loss into NaN.
+  const double smooth = eps == 0 ? 0.0 : eps * (l - st.sumx / double(V));
+  *loss = T((1.0 - eps) * (l - x_t) + smooth);
   return l;
 }
 
@@ -174,9 +255,9 @@ inline void backward_row(T* d, const T* x, T g, T l, int64_t t, int64_t V, T lab
 
 #if defined(SEEKFORGE_SIMD)
 // The fused row for float: the forward half keeps its exps (row_stats with BlockExps), the
-// backward half turns them into probabilities with one exp per block and lane,
-// p_v = exp(x_v - max_b) * exp(max_b - lse), instead of one per logit. The tail (< 256 logits)
-// recomputes its exps as backward_row does.
+// backward half turns them into probabilities with one scalar exp per reference,
+// p_v = exp(x_v - ref_b ln2) * exp(ref_b ln2 - lse), instead of one per logit. The tail
+// (< 256 logits), and a row the fast path did not take, recompute their exps as backward_row does.
 void forward_backward_row(float* loss, float* lse, float* d, const float* x, float g, int64_t t,
                           int64_t V, float label_smoothing, int64_t ignore_index, bool stream,
                           const BlockExps& keep) {
@@ -186,16 +267,25 @@ void forward_backward_row(float* loss, float* lse, float* d, const float* x, flo
     std::fill(d, d + V, 0.0f);
     return;
   }
-  const float lf = float(row_lse(row_stats(x, V, &keep), double(x[t]), label_smoothing, V, loss));
+  bool kept;
+  const double l = row_lse(row_stats(x, V, &keep, &kept), double(x[t]), label_smoothing, V, loss);
+  const float lf = float(l);
   *lse = lf;
+  const bool nt = stream && reinterpret_cast<uintptr_t>(d) % 64 == 0;
+  if (!kept) {
+    backward_row(d, x, g, lf, t, V, label_smoothing, ignore_index, /*accumulate=*/false, nt);
+    return;
+  }
   const float off = g * label_smoothing / float(V);
   const simd::vf gv = simd::set1(g), lv = simd::set1(lf), ov = simd::set1(off);
-  const bool nt = stream && reinterpret_cast<uintptr_t>(d) % 64 == 0;
   const int64_t full = V / kBlock * kBlock;
+  int fref = keep.refs[0];
+  simd::vf f = simd::set1(float(double(g) * std::exp(double(fref) * kLn2 - l)));
   for (int64_t v0 = 0; v0 < full; v0 += kBlock) {
-    const simd::vf f = simd::mul(
-        gv,
-        simd::exp_no_overflow(simd::sub(simd::loadu(keep.maxes + v0 / kBlock * simd::kLanes), lv)));
+    if (keep.refs[v0 / kBlock] != fref) {
+      fref = keep.refs[v0 / kBlock];
+      f = simd::set1(float(double(g) * std::exp(double(fref) * kLn2 - l)));
+    }
     const float* e = keep.exps + v0;
     float* db = d + v0;
     if (nt) {
@@ -251,10 +341,10 @@ void cross_entropy_forward_backward(T* losses, T* lse, T* dlogits, const T* dlos
   if constexpr (std::is_same_v<T, float>) {
 #pragma omp parallel
     {
-      // Per-thread row buffers (128 KiB + 8 KiB at V = 32768): they stay in L2.
+      // Per-thread row buffers (128 KiB + 512 B at V = 32768): they stay in L2.
       std::vector<float> exps(size_t(V / kBlock * kBlock));
-      std::vector<float> maxes(size_t(V / kBlock * simd::kLanes));
-      const BlockExps keep{exps.data(), maxes.data()};
+      std::vector<int> refs(size_t(V / kBlock));
+      const BlockExps keep{exps.data(), refs.data()};
 #pragma omp for schedule(dynamic, row_chunk(V))
       for (int64_t n = 0; n < N; ++n) {
         forward_backward_row(losses + n, lse + n, dlogits + n * V, logits + n * V, dloss[n],
@@ -293,7 +383,7 @@ void cross_entropy_forward_naive(T* losses, T* lse, const T* logits, const int64
     for (int64_t v = 0; v < V; ++v) smooth += l - x[v];
     const double eps = label_smoothing;
     lse[n] = T(l);
-    losses[n] = T((1 - eps) * (l - x[targets[n]]) + eps * smooth / double(V));
+    losses[n] = T((1 - eps) * (l - x[targets[n]]) + (eps == 0 ? 0.0 : eps * smooth / double(V)));
   }
 }
 

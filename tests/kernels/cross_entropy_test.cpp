@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <random>
 
 #include "kernel_test_util.h"
@@ -131,6 +133,60 @@ TEST(CrossEntropy, LargeOverwriteUsesStreamingPathCorrectly) {
   }
   std::free(logits);
   std::free(d);
+}
+
+TEST(CrossEntropy, EveryPathOfTheFloatRow) {
+  // The float forward fixes a reference from the first block of 256 logits and raises it when a
+  // later block sits far above; rows beyond +-400 (or without a full block) take the per-lane
+  // running max. Each row below steers one way; all must match the double oracle, and so must
+  // the fused kernel's dlogits, which scale the exps kept under each block's reference.
+  const int64_t V = 16 * 256 + 77, N = 9;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  std::vector<float> logits = randn<float>(N * V, 21, 3.0);
+  auto row = [&](int64_t n) { return logits.begin() + n * V; };
+  // 0: plain random logits (the reference never moves).
+  // 1: a low first block, then blocks 90 and 180 above it: two raises.
+  for (int64_t v = 0; v < 256; ++v) row(1)[v] -= 50;
+  for (int64_t v = 5 * 256; v < 6 * 256; ++v) row(1)[v] += 40;
+  for (int64_t v = 11 * 256; v < 12 * 256; ++v) row(1)[v] += 130;
+  // 2: one logit of 450 in block 7: the general path, after the fast one has started.
+  row(2)[7 * 256 + 3] = 450;
+  // 3: a first block below -400: the general path from the start.
+  for (int64_t v = 0; v < V; ++v) row(3)[v] -= 450;
+  // 4: masked classes (-inf), the first one in the first block, where the reference comes from.
+  for (int64_t v = 0; v < V; v += 7) row(4)[v] = ninf;
+  // 5: large logits, well inside the fast range: the reference is hundreds of octaves up.
+  for (int64_t v = 0; v < V; ++v) row(5)[v] += 300;
+  // 6: the tail far above the blocks: merged in double.
+  for (int64_t v = V - 77; v < V; ++v) row(6)[v] += 70;
+  // 7: negative throughout, with a raise from a first block near -400.
+  for (int64_t v = 0; v < V; ++v) row(7)[v] -= v < 256 ? 399 : 300;
+  // 8: a logit 60 above the reference, just within the headroom: no raise, large terms.
+  row(8)[9 * 256] = 60;
+  std::vector<int64_t> targets(N);
+  for (int64_t n = 0; n < N; ++n) targets[n] = (n * 977 + 5) % V;
+  targets[4] = 8;  // not a masked class
+  const auto dloss = randn<float>(N, 22);
+  std::vector<float> loss(N), lse(N), loss0(N), lse0(N), loss1(N), lse1(N);
+  cross_entropy_forward(loss.data(), lse.data(), logits.data(), targets.data(), N, V, 0.1f);
+  cross_entropy_forward_naive(loss0.data(), lse0.data(), logits.data(), targets.data(), N, V, 0.1f);
+  std::vector<float> plain_loss(loss0), plain_lse(lse0);
+  // Row 4's smoothing term is +inf (PyTorch's too): its finite loss is checked unsmoothed below.
+  EXPECT_TRUE(std::isinf(loss[4]) && std::isinf(loss0[4]));
+  loss[4] = loss0[4] = 0;
+  expect_close(loss, loss0, "loss on every path");
+  expect_close(lse, lse0, "lse on every path");
+  std::vector<float> d(N * V, 3.0f), d0(N * V);
+  cross_entropy_forward_backward(loss1.data(), lse1.data(), d.data(), dloss.data(), logits.data(),
+                                 targets.data(), N, V, 0.0f);
+  cross_entropy_forward_naive(plain_loss.data(), plain_lse.data(), logits.data(), targets.data(), N,
+                              V, 0.0f);
+  cross_entropy_backward_naive(d0.data(), dloss.data(), logits.data(), plain_lse.data(),
+                               targets.data(), N, V, 0.0f, kIgnoreIndex, false);
+  EXPECT_TRUE(std::isfinite(loss1[4])) << "a masked class must not make the unsmoothed loss NaN";
+  expect_close(loss1, plain_loss, "fused loss on every path");
+  expect_close(lse1, plain_lse, "fused lse on every path");
+  expect_close(d, d0, "fused dlogits on every path");
 }
 
 TEST(CrossEntropyDeterminism, RepeatsBitwise) {

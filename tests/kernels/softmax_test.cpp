@@ -180,6 +180,38 @@ TEST(VecMath, ExpNoOverflowAccuracyAndEnds) {
   EXPECT_EQ(out[0], 1.0f);
 }
 
+TEST(VecMath, ExpRefAccuracyAndFloor) {
+  // exp(x - ref ln2) for references across the cross-entropy's fast range and x from the floor
+  // (ref ln2 - 86.5) to 64 above the reference: the bits of 2^((k - steps ref)/steps) are built
+  // by one integer add, so every table entry and both signs of k - steps ref are swept.
+  double worst = 0;
+  alignas(64) float in[16], out[16];
+  for (int ref : {-577, -100, -1, 0, 1, 37, 300, 577}) {
+    const double at = ref * 0.6931471805599453;
+    const float floor = float(at) - 86.5f;
+    const simd::vf bias = simd::exp_ref_bias(ref), fl = simd::set1(floor);
+    for (double x0 = at - 86.4; x0 < at + 64; x0 += 0.0371 * 16) {
+      for (int i = 0; i < 16; ++i) in[i] = float(x0 + 0.0371 * i);
+      simd::store(out, simd::exp_ref(simd::load(in), bias, fl));
+      for (int i = 0; i < 16; ++i) {
+        if (std::abs(in[i]) > 700 || in[i] < floor) continue;
+        const double want = std::exp(double(in[i]) - at);
+        worst = std::max(worst, std::abs(out[i] - want) / want);
+      }
+    }
+    // Below the floor, -inf and NaN: exactly 0.
+    for (float x : {floor - 0.01f, floor - 500.0f, -std::numeric_limits<float>::infinity(),
+                    std::numeric_limits<float>::quiet_NaN()}) {
+      simd::store(out, simd::exp_ref(simd::set1(x), bias, fl));
+      EXPECT_EQ(out[0], 0.0f) << "ref " << ref << " x " << x;
+    }
+    // At the reference itself: 1 (k = steps ref, r = 0 up to the rounding of ref ln2).
+    simd::store(out, simd::exp_ref(simd::set1(float(at)), bias, fl));
+    EXPECT_NEAR(out[0], 1.0, 1e-4 + std::abs(at) * 1.2e-7) << ref;
+  }
+  EXPECT_LT(worst, 2e-7);
+}
+
 TEST(VecMath, SumProductsInDoubleOnEveryTail) {
   // The float path's double accumulators against a plain double loop: every length around the
   // 16- and 32-lane steps, so the masked tail (whose off lanes must add nothing) is covered too.
