@@ -6,8 +6,8 @@
 //   loss = (1 - eps) * (-log p_target) + eps * mean_v(-log p_v)
 //        = (1 - eps) * (lse - x_target) + eps * (lse - mean_v x_v)
 // Rows whose target equals ignore_index get loss 0 and lse 0 and no gradient.
-// Forward reads the logits once (online max / rescaled sum); backward reads them once and does
-// one read-modify-write of dlogits (or a plain write with accumulate = false).
+// Forward reads the logits once (a running reference and a rescaled sum); backward reads them
+// once and does one read-modify-write of dlogits (or a plain write with accumulate = false).
 // Templates for float and double; OpenMP over rows (dynamic chunks: rows are independent, so
 // results are bitwise repeatable for any thread count).
 #pragma once
