@@ -202,9 +202,9 @@ inline vf exp_no_overflow(vf x) {
 // exp_ref's table steps per octave: exp(x) = 2^(k / kExpSteps) e^r.
 inline constexpr int kExpSteps = 16;
 
-// exp(x - ref ln2) for an integer reference `ref` (octaves), passed as bias = exp_ref_bias(ref);
-// lanes with x < floor give 0, and floor must be at least ref ln2 - 86.5 (below it the result
-// leaves the normal range). Needs |x| <= 700 and x - ref ln2 <= 88.
+// exp(x - ref ln2) for an integer reference `ref` (octaves), passed as bias = exp_ref_bias(ref)
+// (after both ISAs); lanes with x < floor give 0, and floor must be at least ref ln2 - 86.5
+// (below it the result leaves the normal range). Needs |x| <= 700 and x - ref ln2 <= 88.
 // Why: a row kernel that holds a reference near its running max pays for neither the x - max
 // subtraction nor a shift of k per logit. k = round(16 x / ln2) is read from the bits of
 // kt = x * 16/ln2 + 1.5 * 2^23 - 16 ref, whose low 23 bits are 2^22 + k - 16 ref; shifted left by
@@ -212,7 +212,6 @@ inline constexpr int kExpSteps = 16;
 // holds bits(2^(j/16)) - (j << 19), so one integer add gives 2^((k - 16 ref)/16) exactly; e^r is
 // exp_em1's, as in exp_no_overflow. With it (and the reference it allows) the cross-entropy
 // forward of a V = 32768 row from L2 went from 4.5 to 2.9 us on one Zen 5 core.
-inline vf exp_ref_bias(int ref) { return set1(12582912.0f - float(ref * kExpSteps)); }
 inline vf exp_ref(vf x, vf bias, vf floor) {
   const mask live = _mm512_cmp_ps_mask(x, floor, _CMP_GE_OQ);
   const vf kt = fmadd(x, set1(23.083120654223414f), bias);
@@ -437,12 +436,15 @@ inline vf exp_no_overflow(vf x) {
   return {detail::exp8_no_overflow(x.lo), detail::exp8_no_overflow(x.hi)};
 }
 inline constexpr int kExpSteps = 8;
-inline vf exp_ref_bias(int ref) { return set1(12582912.0f - float(ref * kExpSteps)); }
 inline vf exp_ref(vf x, vf bias, vf floor) {
   return {detail::exp8_ref(x.lo, bias.lo, floor.lo), detail::exp8_ref(x.hi, bias.hi, floor.hi)};
 }
 
 #endif
+
+// exp_ref's bias for a reference of `ref` octaves: 1.5 * 2^23 (k lands in the low bits of the
+// rounding) less the reference's steps.
+inline vf exp_ref_bias(int ref) { return set1(12582912.0f - float(ref * kExpSteps)); }
 
 // sigmoid(x) = 1 / (1 + exp(-x)); exp overflows to inf for x < -89, giving exactly 0.
 inline vf sigmoid(vf x) {
